@@ -1,0 +1,125 @@
+"""The boto3 boundary: one factory that makes clients per region and per assumed role, with standard retries.
+
+Clients are created on first use (never at import) and cached; the same code path talks to AWS or, through
+``endpoint_url``, to an emulator.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_autodeploy.core.errors import AwsError, NotFoundError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecs import ECSClient
+
+# Throttling, 5xx and timeouts are retried by botocore's standard mode; what is left after that raises.
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=20,
+    max_pool_connections=32,
+)
+ROLE_SESSION_NAME = "ecr-autodeploy"
+NOT_FOUND_CODES = frozenset(
+    {
+        "ServiceNotFoundException",
+        "ClusterNotFoundException",
+        "RepositoryNotFoundException",
+        "ImageNotFoundException",
+        "ResourceNotFoundException",
+        "NoSuchEntity",
+        "ServiceNotActiveException",
+    }
+)
+
+
+class Clients:
+    """Make and cache boto3 clients per (service, region, role); thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self._session = boto3.session.Session(profile_name=profile, region_name=region)
+        self.endpoint_url = endpoint_url
+        self._cache: dict[tuple[str, str, str | None], Any] = {}
+        self._sessions: dict[str, boto3.session.Session] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def region(self) -> str:
+        """Return the default region of the session (AWS_REGION, profile, or --region)."""
+        region = self._session.region_name
+        if not region:
+            raise AwsError("choosing a region", "NoRegion", "set --region, AWS_REGION or a profile region")
+        return region
+
+    def client(self, service: str, region: str | None = None, role_arn: str | None = None) -> Any:
+        """Return a cached boto3 client for `service` in `region`, as `role_arn` when given."""
+        key = (service, region or self.region, role_arn)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is None:
+                session = self._session if role_arn is None else self._assumed(role_arn)
+                found = session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=key[1],
+                    endpoint_url=self.endpoint_url,
+                    config=RETRY_CONFIG,
+                )
+                self._cache[key] = found
+            return found
+
+    def ecs(self, region: str | None = None, role_arn: str | None = None) -> ECSClient:
+        """Return an ECS client."""
+        client: ECSClient = self.client("ecs", region, role_arn)
+        return client
+
+    def ecr(self, region: str | None = None, role_arn: str | None = None) -> ECRClient:
+        """Return an ECR client."""
+        client: ECRClient = self.client("ecr", region, role_arn)
+        return client
+
+    def _assumed(self, role_arn: str) -> boto3.session.Session:
+        # Called with the lock held. botocore refreshes nothing here: a Lambda invocation is far shorter
+        # than the one-hour session, and a new container assumes again.
+        session = self._sessions.get(role_arn)
+        if session is None:
+            sts = self._session.client("sts", endpoint_url=self.endpoint_url, config=RETRY_CONFIG)
+            with aws_errors("assuming role", role_arn):
+                creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+            session = boto3.session.Session(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+                region_name=self._session.region_name,
+            )
+            self._sessions[role_arn] = session
+        return session
+
+
+@contextmanager
+def aws_errors(step: str, resource: str | None = None) -> Iterator[None]:
+    """Turn botocore errors raised inside into AwsError / NotFoundError naming the step and resource."""
+    try:
+        yield
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", str(err)))
+        cls = NotFoundError if code in NOT_FOUND_CODES else AwsError
+        raise cls(step, code, message, resource=resource) from err
+    except BotoCoreError as err:
+        raise AwsError(step, type(err).__name__, str(err), resource=resource) from err

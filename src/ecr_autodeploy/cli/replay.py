@@ -1,0 +1,59 @@
+"""``ecr-autodeploy replay EVENT.json``: run the Lambda's own code path on a captured event."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ecr_autodeploy.cli.context import AppContext, config_option, json_option, pass_app
+from ecr_autodeploy.cli.output import echo_json, outcomes_table
+from ecr_autodeploy.core.errors import ConfigError, DeployError
+from ecr_autodeploy.outcomes import Result
+
+
+def read_event(path: str) -> object:
+    """Return the JSON document in an event file; raise ConfigError naming the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data: object = json.load(handle)
+    except OSError as err:
+        raise ConfigError(path, f"cannot read event file: {err.strerror or err}") from err
+    except json.JSONDecodeError as err:
+        raise ConfigError(path, f"not JSON: {err}") from err
+    return data
+
+
+def show_result(result: Result, as_json: bool) -> None:
+    """Print an event's result."""
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        click.echo(outcomes_table(result.outcomes))
+
+
+def show_failure(err: DeployError, as_json: bool) -> None:
+    """Print the outcomes carried by a DeployError before it becomes `Error: ...`."""
+    if as_json:
+        echo_json({"outcomes": err.outcomes})
+    else:
+        for outcome in err.outcomes:
+            click.echo(f"{outcome.get('status')}: {outcome.get('target')}: {outcome.get('reason')}")
+
+
+@click.command()
+@click.argument("event_path", metavar="EVENT.json", type=click.Path(dir_okay=False))
+@config_option
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@json_option
+@pass_app
+def replay(app: AppContext, event_path: str, config_path: str | None, dry_run: bool, as_json: bool) -> None:
+    """Run the Lambda's code path on a captured EventBridge event."""
+    deployer = app.deployer(app.config(config_path))
+    event = read_event(event_path)
+    try:
+        result = deployer.handle(event, dry_run=dry_run)
+    except DeployError as err:
+        show_failure(err, as_json)
+        raise
+    show_result(result, as_json)

@@ -1,0 +1,321 @@
+"""Intake: every EventBridge event shape that means "an image is here", normalised into one value.
+
+Accepted (see README "Events"):
+  * ``ECR Replication Action`` (REPLICATE): SUCCESS -> ImageEvent, FAILED -> ReplicationFailure (an alert).
+  * ``ECR Image Action`` (PUSH, SUCCESS) -> ImageEvent; DELETE and failed pushes -> Ignored.
+  * CloudTrail ``ReplicateImage`` / ``PutImage`` as "AWS API Call via CloudTrail" or
+    "AWS Service Event via CloudTrail" -> ImageEvent with the repository only (tag/digest resolved from ECR).
+Anything else -> Ignored with the reason. A malformed event of a supported kind raises EventError.
+https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from ecr_autodeploy.core.errors import EventError
+
+ECR_SOURCE = "aws.ecr"
+REPLICATION_ACTION = "ECR Replication Action"
+IMAGE_ACTION = "ECR Image Action"
+CLOUDTRAIL_API_CALL = "AWS API Call via CloudTrail"
+CLOUDTRAIL_SERVICE_EVENT = "AWS Service Event via CloudTrail"
+CLOUDTRAIL_DETAIL_TYPES = (CLOUDTRAIL_API_CALL, CLOUDTRAIL_SERVICE_EVENT)
+CLOUDTRAIL_EVENT_NAMES = ("ReplicateImage", "PutImage")
+
+# Anchored with \Z, not $: "$" also matches before a trailing newline, which would let "sha256:...\n" through.
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
+_ACCOUNT_RE = re.compile(r"^\d{12}\Z")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+\Z")
+# Repository names: ECR's current API pattern (botocore's ecr model), 2 to 256 characters; separators within a
+# component are ".", "_", "__" or a run of "-", so "team__api" and "my--app" are valid names.
+_REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*\Z")
+_REPOSITORY_MAX = 256
+_REPOSITORY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)\Z")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+
+EventKind = Literal["replicate", "push", "cloudtrail", "manual"]
+
+
+@dataclass(frozen=True)
+class ImageEvent:
+    """An image arrived in `account`/`region`; tag and digest are None when the event does not carry them."""
+
+    kind: EventKind
+    event_id: str
+    time: str
+    account: str
+    region: str
+    repository: str
+    repository_arn: str
+    tag: str | None
+    digest: str | None
+    source_account: str | None = None
+    source_region: str | None = None
+
+    @property
+    def registry(self) -> str:
+        """The registry host of the repository, e.g. ``123456789012.dkr.ecr.us-east-1.amazonaws.com``."""
+        return registry_host(self.account, self.region)
+
+
+@dataclass(frozen=True)
+class ReplicationFailure:
+    """ECR reported a FAILED replication into this account/region: an alert, never a deployment."""
+
+    event_id: str
+    time: str
+    account: str
+    region: str
+    repository: str
+    repository_arn: str
+    tag: str | None
+    digest: str | None
+    source_account: str | None
+    source_region: str | None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An event this tool does not act on, with the reason."""
+
+    event_id: str | None
+    detail_type: str | None
+    reason: str
+
+
+ParsedEvent = ImageEvent | ReplicationFailure | Ignored
+
+
+def registry_host(account: str, region: str) -> str:
+    """Return the ECR registry host name of an account and region."""
+    suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
+    return f"{account}.dkr.ecr.{region}{suffix}"
+
+
+def repository_arn(account: str, region: str, repository: str) -> str:
+    """Return the ARN of an ECR repository."""
+    return f"arn:{_partition(region)}:ecr:{region}:{account}:repository/{repository}"
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def parse_repository_arn(arn: str, field: str) -> tuple[str, str, str]:
+    """Return (region, account, repository) of an ECR repository ARN; raise EventError naming `field`."""
+    match = _REPOSITORY_ARN_RE.match(arn)
+    if (
+        match is None
+        or not _REGION_RE.match(match.group(2))
+        or len(match.group(4)) > _REPOSITORY_MAX
+        or not _REPOSITORY_RE.match(match.group(4))
+    ):
+        raise EventError(field, f"not an ECR repository ARN: {_clip(arn)!r}")
+    return match.group(2), match.group(3), match.group(4)
+
+
+def parse_event(raw: object) -> ParsedEvent:
+    """Return the normalised event; raise EventError when a supported kind is malformed."""
+    if not isinstance(raw, Mapping):
+        raise EventError("event", f"expected a JSON object, got {type(raw).__name__}")
+    source = raw.get("source")
+    detail_type = raw.get("detail-type")
+    event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    if source != ECR_SOURCE:
+        return Ignored(event_id, _str_or_none(detail_type), f"source {_clip(str(source))!r} is not aws.ecr")
+    if detail_type == REPLICATION_ACTION:
+        return _parse_replication(raw)
+    if detail_type == IMAGE_ACTION:
+        return _parse_image_action(raw)
+    if detail_type in CLOUDTRAIL_DETAIL_TYPES:
+        return _parse_cloudtrail(raw, str(detail_type))
+    return Ignored(event_id, _str_or_none(detail_type), f"detail-type {_clip(str(detail_type))!r} is not handled")
+
+
+class _Reader:
+    """Typed field access that names the offending field instead of raising KeyError/TypeError."""
+
+    def __init__(self, raw: Mapping[str, object]) -> None:
+        self.raw = raw
+        eid = raw.get("id")
+        self.event_id = eid if isinstance(eid, str) else None
+
+    def fail(self, field: str, problem: str) -> EventError:
+        return EventError(field, problem, event_id=self.event_id)
+
+    def obj(self, parent: Mapping[str, object], key: str, path: str) -> Mapping[str, object]:
+        value = parent.get(key)
+        if not isinstance(value, Mapping):
+            raise self.fail(path, _expected("an object", value))
+        return value
+
+    def text(self, parent: Mapping[str, object], key: str, path: str) -> str:
+        value = parent.get(key)
+        if not isinstance(value, str) or not value:
+            raise self.fail(path, _expected("a non-empty string", value))
+        if "\x00" in value:
+            raise self.fail(path, "contains a NUL character")
+        return value
+
+    def optional_text(self, parent: Mapping[str, object], key: str, path: str) -> str | None:
+        if parent.get(key) is None:
+            return None
+        return self.text(parent, key, path)
+
+    def account(self, parent: Mapping[str, object], key: str, path: str) -> str:
+        value = self.text(parent, key, path)
+        if not _ACCOUNT_RE.match(value):
+            raise self.fail(path, f"not a 12-digit account id: {_clip(value)!r}")
+        return value
+
+    def optional_account(self, parent: Mapping[str, object], key: str, path: str) -> str | None:
+        return None if parent.get(key) is None else self.account(parent, key, path)
+
+    def region(self, parent: Mapping[str, object], key: str, path: str) -> str:
+        value = self.text(parent, key, path)
+        if not _REGION_RE.match(value):
+            raise self.fail(path, f"not an AWS region: {_clip(value)!r}")
+        return value
+
+    def optional_region(self, parent: Mapping[str, object], key: str, path: str) -> str | None:
+        return None if parent.get(key) is None else self.region(parent, key, path)
+
+    def repository(self, parent: Mapping[str, object], key: str, path: str) -> str:
+        value = self.text(parent, key, path)
+        if len(value) > _REPOSITORY_MAX or not _REPOSITORY_RE.match(value):
+            raise self.fail(path, f"not an ECR repository name: {_clip(value)!r}")
+        return value
+
+    def digest(self, parent: Mapping[str, object], key: str, path: str) -> str:
+        value = self.text(parent, key, path)
+        if not DIGEST_RE.match(value):
+            raise self.fail(path, f"not a digest (sha256: and 64 hex digits): {_clip(value)!r}")
+        return value
+
+    def tag(self, parent: Mapping[str, object], key: str, path: str) -> str | None:
+        value = self.optional_text(parent, key, path)
+        if value is not None and not _TAG_RE.match(value):
+            raise self.fail(path, f"not an image tag: {_clip(value)!r}")
+        return value
+
+    def envelope(self) -> tuple[str, str, str, str]:
+        """Return (event id, time, account, region) of the EventBridge envelope."""
+        return (
+            self.text(self.raw, "id", "id"),
+            self.text(self.raw, "time", "time"),
+            self.account(self.raw, "account", "account"),
+            self.region(self.raw, "region", "region"),
+        )
+
+
+def _parse_replication(raw: Mapping[str, object]) -> ParsedEvent:
+    r = _Reader(raw)
+    detail = r.obj(raw, "detail", "detail")
+    action = r.text(detail, "action-type", "detail.action-type")
+    if action != "REPLICATE":
+        return Ignored(r.event_id, REPLICATION_ACTION, f"action-type {_clip(action)!r} is not REPLICATE")
+    event_id, time, account, region = r.envelope()
+    result = r.text(detail, "result", "detail.result")
+    repository = r.repository(detail, "repository-name", "detail.repository-name")
+    tag = r.tag(detail, "image-tag", "detail.image-tag")
+    source_account = r.optional_account(detail, "source-account", "detail.source-account")
+    source_region = r.optional_region(detail, "source-region", "detail.source-region")
+    arn = repository_arn(account, region, repository)
+    if result == "FAILED":
+        digest = r.optional_text(detail, "image-digest", "detail.image-digest")
+        return ReplicationFailure(
+            event_id, time, account, region, repository, arn, tag, digest, source_account, source_region
+        )
+    if result != "SUCCESS":
+        raise r.fail("detail.result", f"expected SUCCESS or FAILED, got {_clip(result)!r}")
+    digest = r.digest(detail, "image-digest", "detail.image-digest")
+    return ImageEvent(
+        "replicate", event_id, time, account, region, repository, arn, tag, digest, source_account, source_region
+    )
+
+
+def _parse_image_action(raw: Mapping[str, object]) -> ParsedEvent:
+    r = _Reader(raw)
+    detail = r.obj(raw, "detail", "detail")
+    action = r.text(detail, "action-type", "detail.action-type")
+    result = r.text(detail, "result", "detail.result")
+    if action != "PUSH":
+        return Ignored(r.event_id, IMAGE_ACTION, f"action-type {_clip(action)!r} is not PUSH")
+    if result != "SUCCESS":
+        return Ignored(r.event_id, IMAGE_ACTION, f"push result is {_clip(result)!r}, not SUCCESS")
+    event_id, time, account, region = r.envelope()
+    repository = r.repository(detail, "repository-name", "detail.repository-name")
+    digest = r.digest(detail, "image-digest", "detail.image-digest")
+    tag = r.tag(detail, "image-tag", "detail.image-tag")
+    arn = repository_arn(account, region, repository)
+    return ImageEvent("push", event_id, time, account, region, repository, arn, tag, digest)
+
+
+def _parse_cloudtrail(raw: Mapping[str, object], detail_type: str) -> ParsedEvent:
+    r = _Reader(raw)
+    detail = r.obj(raw, "detail", "detail")
+    name = detail.get("eventName")
+    if name not in CLOUDTRAIL_EVENT_NAMES:
+        return Ignored(r.event_id, detail_type, f"CloudTrail eventName {_clip(str(name))!r} is not handled")
+    if detail.get("errorCode") is not None:
+        return Ignored(r.event_id, detail_type, f"{name} failed with {_clip(str(detail.get('errorCode')))!r}")
+    event_id = r.text(raw, "id", "id")
+    # The CloudTrail envelope may lack "time" and "account"; the record carries its own.
+    time = r.optional_text(raw, "time", "time") or r.optional_text(detail, "eventTime", "detail.eventTime") or ""
+    resources = detail.get("resources")
+    arns: list[tuple[str, str]] = []  # (field path, ARN), so an error names the resource it came from
+    if isinstance(resources, list):
+        for i, item in enumerate(resources):
+            if not isinstance(item, Mapping):
+                raise r.fail(f"detail.resources[{i}]", _expected("an object", item))
+            item_arn = item.get("ARN")
+            if isinstance(item_arn, str) and ":repository/" in item_arn:
+                arns.append((f"detail.resources[{i}].ARN", item_arn))
+    elif resources is not None:
+        raise r.fail("detail.resources", _expected("a list", resources))
+    request = detail.get("requestParameters")
+    if not arns and isinstance(request, Mapping) and request.get("repositoryName") is not None:
+        # PutImage records carry the repository in requestParameters rather than in resources.
+        if raw.get("account") is not None:
+            account = r.account(raw, "account", "account")
+        else:
+            account = r.account(detail, "recipientAccountId", "detail.recipientAccountId")
+        region = r.region(detail, "awsRegion", "detail.awsRegion")
+        repository = r.repository(request, "repositoryName", "detail.requestParameters.repositoryName")
+        arns.append(("detail.requestParameters.repositoryName", repository_arn(account, region, repository)))
+    if not arns:
+        raise r.fail("detail.resources", "no ECR repository ARN in resources or requestParameters")
+    arn_field, arn = arns[0]
+    try:
+        region, account, repository = parse_repository_arn(arn, arn_field)
+    except EventError as err:
+        raise r.fail(err.field, err.problem) from None  # the same error, with the event id
+    tag: str | None = None
+    digest: str | None = None
+    if isinstance(request, Mapping):
+        tag = r.tag(request, "imageTag", "detail.requestParameters.imageTag")
+        if request.get("imageDigest") is not None:
+            digest = r.digest(request, "imageDigest", "detail.requestParameters.imageDigest")
+    return ImageEvent("cloudtrail", event_id, time, account, region, repository, arn, tag, digest)
+
+
+def _expected(what: str, value: object) -> str:
+    if value is None:
+        return f"missing (expected {what})"
+    return f"expected {what}, got {type(value).__name__}"
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _clip(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else value[:limit] + "..."

@@ -1,0 +1,16 @@
+"""Functional tests run against moto's in-process AWS (no network)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from tests.functional.world import World
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with mock_aws():
+        yield World()
