@@ -47,7 +47,7 @@ def test_validate_prints_the_rules(rules: Path) -> None:
     code, out, _ = run("validate", str(rules))
     assert code == 0
     assert "shop/api" in out
-    assert "2 rules" not in out and "1 rules, valid" in out
+    assert out.rstrip().endswith("rules.yaml: valid, 1 rule")
 
 
 def test_validate_names_the_file_rule_and_field(tmp_path: Path) -> None:
@@ -56,7 +56,9 @@ def test_validate_names_the_file_rule_and_field(tmp_path: Path) -> None:
     code, _, err = run("validate", str(bad))
     assert code == 1
     assert err.startswith("Error: ")
-    assert "bad.yaml" in err and "rules[0]" in err and "cluster" in err
+    assert "bad.yaml" in err
+    assert "rules[0]" in err
+    assert "cluster" in err
 
 
 def test_replay_dry_run_changes_nothing_then_replay_deploys(world: World, rules: Path, tmp_path: Path) -> None:

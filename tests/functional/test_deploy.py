@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from moto.backends import get_backend
 
@@ -278,3 +279,37 @@ def test_seed_regex_mode_maps_like_the_classic_lambda(world: World, monkeypatch:
     world.repository("other")
     unmapped = d.handle(events.replicate("other", world.push("other", "v1", "x"), "v1"))
     assert statuses(unmapped) == ["skipped"]
+
+
+def test_cross_account_target_through_an_assumed_role(world: World) -> None:
+    other = "111122223333"
+    role_arn = f"arn:aws:iam::{other}:role/deployer"
+    # Build the other account's service with credentials of the same role (moto keys accounts by credentials).
+    sts = boto3.client("sts", region_name="us-east-1")
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="setup")["Credentials"]
+    ecs_other = boto3.client(
+        "ecs",
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    ecs_other.create_cluster(clusterName="prod")
+    image = world.image_uri("shop/api", ":v0")
+    arn = ecs_other.register_task_definition(
+        family="prod-api", containerDefinitions=[{"name": "app", "image": image, "memory": 256}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs_other.create_service(cluster="prod", serviceName="api", taskDefinition=arn, desiredCount=1)
+    world.repository("shop/api")
+    digest = world.push("shop/api", "v7", "seven")
+    rules = [{"repository": "shop/api", "targets": [{"cluster": "prod", "service": "api", "role_arn": role_arn}]}]
+
+    result = deployer(rules).handle(events.replicate("shop/api", digest, "v7"))
+
+    assert statuses(result) == ["deployed"]
+    assert f":{other}:task-definition/prod-api:2" in (result.outcomes[0].task_definition or "")
+    svc = ecs_other.describe_services(cluster="prod", services=["api"])["services"][0]
+    td = ecs_other.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
+    assert td["containerDefinitions"][0]["image"] == world.image_uri("shop/api", f"@{digest}")
+    # Nothing was created in the function's own account.
+    assert world.ecs().list_clusters()["clusterArns"] == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -29,6 +30,7 @@ RETRY_CONFIG = Config(
     max_pool_connections=32,
 )
 ROLE_SESSION_NAME = "ecr-autodeploy"
+CREDENTIAL_MARGIN = timedelta(minutes=10)
 NOT_FOUND_CODES = frozenset(
     {
         "ServiceNotFoundException",
@@ -55,7 +57,7 @@ class Clients:
         self._session = boto3.session.Session(profile_name=profile, region_name=region)
         self.endpoint_url = endpoint_url
         self._cache: dict[tuple[str, str, str | None], Any] = {}
-        self._sessions: dict[str, boto3.session.Session] = {}
+        self._sessions: dict[str, tuple[boto3.session.Session, datetime]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -70,6 +72,8 @@ class Clients:
         """Return a cached boto3 client for `service` in `region`, as `role_arn` when given."""
         key = (service, region or self.region, role_arn)
         with self._lock:
+            if role_arn is not None:
+                self._drop_if_expiring(role_arn)
             found = self._cache.get(key)
             if found is None:
                 session = self._session if role_arn is None else self._assumed(role_arn)
@@ -92,11 +96,18 @@ class Clients:
         client: ECRClient = self.client("ecr", region, role_arn)
         return client
 
+    def _drop_if_expiring(self, role_arn: str) -> None:
+        # A warm Lambda container outlives the one-hour role session: re-assume before it expires.
+        held = self._sessions.get(role_arn)
+        if held is not None and datetime.now(UTC) >= held[1] - CREDENTIAL_MARGIN:
+            del self._sessions[role_arn]
+            for key in [k for k in self._cache if k[2] == role_arn]:
+                del self._cache[key]
+
     def _assumed(self, role_arn: str) -> boto3.session.Session:
-        # Called with the lock held. botocore refreshes nothing here: a Lambda invocation is far shorter
-        # than the one-hour session, and a new container assumes again.
-        session = self._sessions.get(role_arn)
-        if session is None:
+        # Called with the lock held.
+        held = self._sessions.get(role_arn)
+        if held is None:
             sts = self._session.client("sts", endpoint_url=self.endpoint_url, config=RETRY_CONFIG)
             with aws_errors("assuming role", role_arn):
                 creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
@@ -106,8 +117,9 @@ class Clients:
                 aws_session_token=creds["SessionToken"],
                 region_name=self._session.region_name,
             )
-            self._sessions[role_arn] = session
-        return session
+            held = (session, creds["Expiration"])
+            self._sessions[role_arn] = held
+        return held[0]
 
 
 @contextmanager

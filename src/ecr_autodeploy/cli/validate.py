@@ -36,4 +36,5 @@ def validate(app: AppContext, config_path: str, as_json: bool) -> None:
         )
         return
     click.echo(table(("RULE", "REPOSITORY", "TAGS", "STRATEGY", "TARGETS"), rows))
-    click.echo(f"{config_path}: {len(config.rules)} rules, valid")
+    count = len(config.rules)
+    click.echo(f"{config_path}: valid, {count} rule{'' if count == 1 else 's'}")
