@@ -34,6 +34,7 @@ _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+\Z")
 # component are ".", "_", "__" or a run of "-", so "team__api" and "my--app" are valid names.
 _REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*\Z")
 _REPOSITORY_MAX = 256
+_REPOSITORY_NAME_RE = re.compile(rf"^(?=.{{1,{_REPOSITORY_MAX}}}\Z){_REPOSITORY_RE.pattern[1:]}")
 _REPOSITORY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)\Z")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
@@ -170,41 +171,37 @@ class _Reader:
             return None
         return self.text(parent, key, path)
 
-    def account(self, parent: Mapping[str, object], key: str, path: str) -> str:
+    def matching(self, parent: Mapping[str, object], key: str, path: str, form: re.Pattern[str], what: str) -> str:
         value = self.text(parent, key, path)
-        if not _ACCOUNT_RE.match(value):
-            raise self.fail(path, f"not a 12-digit account id: {_clip(value)!r}")
+        if not form.match(value):
+            raise self.fail(path, f"not {what}: {_clip(value)!r}")
         return value
+
+    def optional_matching(
+        self, parent: Mapping[str, object], key: str, path: str, form: re.Pattern[str], what: str
+    ) -> str | None:
+        return None if parent.get(key) is None else self.matching(parent, key, path, form, what)
+
+    def account(self, parent: Mapping[str, object], key: str, path: str) -> str:
+        return self.matching(parent, key, path, _ACCOUNT_RE, "a 12-digit account id")
 
     def optional_account(self, parent: Mapping[str, object], key: str, path: str) -> str | None:
-        return None if parent.get(key) is None else self.account(parent, key, path)
+        return self.optional_matching(parent, key, path, _ACCOUNT_RE, "a 12-digit account id")
 
     def region(self, parent: Mapping[str, object], key: str, path: str) -> str:
-        value = self.text(parent, key, path)
-        if not _REGION_RE.match(value):
-            raise self.fail(path, f"not an AWS region: {_clip(value)!r}")
-        return value
+        return self.matching(parent, key, path, _REGION_RE, "an AWS region")
 
     def optional_region(self, parent: Mapping[str, object], key: str, path: str) -> str | None:
-        return None if parent.get(key) is None else self.region(parent, key, path)
+        return self.optional_matching(parent, key, path, _REGION_RE, "an AWS region")
 
     def repository(self, parent: Mapping[str, object], key: str, path: str) -> str:
-        value = self.text(parent, key, path)
-        if len(value) > _REPOSITORY_MAX or not _REPOSITORY_RE.match(value):
-            raise self.fail(path, f"not an ECR repository name: {_clip(value)!r}")
-        return value
+        return self.matching(parent, key, path, _REPOSITORY_NAME_RE, "an ECR repository name")
 
     def digest(self, parent: Mapping[str, object], key: str, path: str) -> str:
-        value = self.text(parent, key, path)
-        if not DIGEST_RE.match(value):
-            raise self.fail(path, f"not a digest (sha256: and 64 hex digits): {_clip(value)!r}")
-        return value
+        return self.matching(parent, key, path, DIGEST_RE, "a digest (sha256: and 64 hex digits)")
 
     def tag(self, parent: Mapping[str, object], key: str, path: str) -> str | None:
-        value = self.optional_text(parent, key, path)
-        if value is not None and not _TAG_RE.match(value):
-            raise self.fail(path, f"not an image tag: {_clip(value)!r}")
-        return value
+        return self.optional_matching(parent, key, path, _TAG_RE, "an image tag")
 
     def envelope(self) -> tuple[str, str, str, str]:
         """Return (event id, time, account, region) of the EventBridge envelope."""
