@@ -3,25 +3,54 @@
 Gather (batched, concurrent) -> decide (pure, core.planning) -> apply (concurrent, bounded). One target's
 failure does not stop the others; afterwards DeployError is raised so Lambda retries the event, and the retry
 is a no-op for the targets already running the digest.
+
+With a ledger (the Lambda's DynamoDB table, AUTODEPLOY_LEDGER_TABLE) each service is locked for the short
+gather -> register -> update section, so two events for one service never interleave (no lost update between
+two repositories, no older image landing last), and (service, digest) is claimed with a conditional write, so
+duplicate deliveries give exactly one deployment. ECS itself supersedes a rollout still in progress with the
+new one; the ledger marks the older record SUPERSEDED. docs/safety.md tells the whole story.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import AutodeployError, AwsError, DeployError, NotFoundError
 from ecr_autodeploy.core.events import Ignored, ImageEvent, ReplicationFailure, parse_event
+from ecr_autodeploy.core.ledger import (
+    LOCK_LEASE_SECONDS,
+    LOCK_WAIT_SECONDS,
+    Claim,
+    Lock,
+    service_key,
+)
 from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.planning import Deployment, ImageInfo, Plan, ServiceState, plan_target, split_image
 from ecr_autodeploy.core.tags import TagPolicy
 from ecr_autodeploy.outcomes import Outcome, Result, log_decision
 
+if TYPE_CHECKING:
+    from ecr_autodeploy.core.notify import Message, MessageKind
+    from ecr_autodeploy.core.records import DeploymentRecord, ServiceRecord
+
 MAX_WORKERS = 8
+LOCK_POLL_SECONDS = 0.05  # first wait for a busy service; doubles up to LOCK_POLL_MAX_SECONDS
+LOCK_POLL_MAX_SECONDS = 1.0
+LEDGER_OFF_NOTE = (
+    "ledger off (AUTODEPLOY_LEDGER_TABLE is not set): duplicate deliveries are not claimed once and deploys to "
+    "one service are not serialised"
+)
+logger = logging.getLogger("ecr_autodeploy")
 
 
 class RegistryPort(Protocol):
@@ -73,6 +102,73 @@ class ClusterPort(Protocol):
         ...
 
 
+class LedgerPort(Protocol):
+    """What the deploy path records in the ledger (aws.ledger.Ledger is one)."""
+
+    def lock(self, key: str, owner: str, now: float, lease: float) -> Lock:
+        """Take a service's lock; return who holds it when it is taken."""
+        ...
+
+    def unlock(self, key: str, owner: str) -> bool:
+        """Release a service's lock; return False when the lease had passed and another took it."""
+        ...
+
+    def claim(
+        self, key: str, digest: str, event_id: str, owner: str, now: float, lease: float, *, overwrite: bool = False
+    ) -> Claim:
+        """Claim (service, digest) once; return the earlier claim when another won."""
+        ...
+
+    def unclaim(self, key: str, digest: str, owner: str) -> None:
+        """Drop our claim after a deploy that did not start."""
+        ...
+
+    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool) -> str | None:
+        """Record a started deployment; return the open deployment it superseded, if any."""
+        ...
+
+    def deployment(self, deployment_id: str) -> DeploymentRecord | None:
+        """Return the record of a deployment we started, or None."""
+        ...
+
+    def progress(self, deployment_id: str) -> bool:
+        """Move a record from STARTED to IN_PROGRESS; return False when it had moved on."""
+        ...
+
+    def finish(
+        self,
+        deployment_id: str,
+        state: str,
+        reason: str,
+        now: float,
+        extra: Mapping[str, Any] | None = None,
+        *,
+        service: bool = True,
+    ) -> DeploymentRecord | None:
+        """Judge an open record once; return it, or None when judged before."""
+        ...
+
+    def note(self, deployment_id: str, values: Mapping[str, Any]) -> None:
+        """Add attributes to a deployment record."""
+        ...
+
+    def services(self, keys: Iterable[str]) -> dict[str, ServiceRecord]:
+        """Return the per-service items of these services."""
+        ...
+
+    def first_notice(self, key: str, digest: str, now: float) -> bool:
+        """Return True the first time (within a day) a drift of (service, digest) is noticed."""
+        ...
+
+
+class NotifierPort(Protocol):
+    """Where messages go (aws.notify.Notifier is one); must not raise."""
+
+    def notify(self, message: Message) -> Sequence[object]:
+        """Deliver one message to every channel; return what happened on each."""
+        ...
+
+
 StateReader = Callable[[Mapping[str, Any], str, str, Mapping[str, Any], Sequence[Any]], ServiceState]
 
 
@@ -97,12 +193,24 @@ class Deployer:
         state_reader: StateReader,
         *,
         max_workers: int = MAX_WORKERS,
+        ledger: LedgerPort | None = None,
+        notifier: NotifierPort | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        lock_wait: float = LOCK_WAIT_SECONDS,
+        lock_lease: float = LOCK_LEASE_SECONDS,
     ) -> None:
         self.config = config
         self.registry = registry
         self.cluster = cluster
+        self.ledger = ledger
+        self.notifier = notifier
         self._state = state_reader
         self._max_workers = max_workers
+        self._clock = clock
+        self._sleep = sleep
+        self._lock_wait = lock_wait
+        self._lock_lease = lock_lease
 
     # ---- entry points -------------------------------------------------------------------------------------
 
@@ -125,22 +233,40 @@ class Deployer:
             for s in skips
         ]
         if targets:
-            plans_or_outcomes = self.plan(event, targets)
-            outcomes.extend(self._apply_all(plans_or_outcomes, event, dry_run))
-        return self._finish(event, outcomes)
+            outcomes.extend(self.apply_targets(event, targets, dry_run=dry_run))
+        return self._finish(event, outcomes, dry_run)
 
     def deploy_targets(self, event: ImageEvent, targets: Sequence[Target], *, dry_run: bool = False) -> Result:
         """Deploy an image to explicitly given targets (the CLI's manual deploy); same engine as events."""
-        return self._finish(event, list(self._apply_all(self.plan(event, targets), event, dry_run)))
+        return self._finish(event, self.apply_targets(event, targets, dry_run=dry_run), dry_run)
+
+    def apply_targets(self, event: ImageEvent, targets: Sequence[Target], *, dry_run: bool = False) -> list[Outcome]:
+        """Return the outcome per target (in order), deploying unless dry_run; neither logs, notifies nor raises."""
+        unique = list({t.key: t for t in targets}.values())
+        if dry_run or self.ledger is None:
+            return self._apply_all(self.plan(event, unique), event, dry_run, None)
+        return self._serialised(event, unique, self.ledger)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Return what a person should know about how deploys run (the ledger being off)."""
+        return () if self.ledger is not None else (LEDGER_OFF_NOTE,)
 
     # ---- gather and decide --------------------------------------------------------------------------------
 
-    def plan(self, event: ImageEvent, targets: Sequence[Target]) -> list[Plan | Outcome]:
-        """Return a Plan for every target that reached planning, or the Outcome that ended it earlier."""
+    def plan(
+        self, event: ImageEvent, targets: Sequence[Target], last: Mapping[str, str] | None = None
+    ) -> list[Plan | Outcome]:
+        """Return a Plan for every target that reached planning, or the Outcome that ended it earlier.
+
+        `last` maps target keys to the digest last deployed there by a force deploy (from the ledger): a force
+        task definition names a tag, so this is the only way to see that an arriving image is older.
+        """
+        last = last or {}
         prepared = [self._tag_gate(event, t) for t in targets]
         with ThreadPoolExecutor(max_workers=self._max_workers) as pool:
             prepared = self._gather_services(pool, event, prepared)
-        prepared, running = self._gather_images(event, prepared)
+        prepared, running = self._gather_images(event, prepared, list(last.values()))
         result: list[Plan | Outcome] = []
         for p in prepared:
             if p.outcome is not None:
@@ -150,17 +276,16 @@ class Deployer:
             assert p.state is not None
             assert p.image is not None
             try:
-                result.append(
-                    plan_target(
-                        p.target,
-                        p.state,
-                        p.image,
-                        event.registry,
-                        tag=event.tag or _allowed_tag(p.target.tags, p.image),
-                        event_id=event.event_id,
-                        running=running,
-                    )
+                planned = plan_target(
+                    p.target,
+                    p.state,
+                    p.image,
+                    event.registry,
+                    tag=event.tag or _allowed_tag(p.target.tags, p.image),
+                    event_id=event.event_id,
+                    running=running,
                 )
+                result.append(_force_order(planned, last.get(p.target.key), p.image, running))
             except AutodeployError as err:
                 result.append(_failed(p.target, event, err))
         return result
@@ -217,13 +342,15 @@ class Deployer:
             out.append(replace(p, state=state))
         return out
 
-    def _gather_images(self, event: ImageEvent, items: list[_Prepared]) -> tuple[list[_Prepared], dict[str, ImageInfo]]:
+    def _gather_images(
+        self, event: ImageEvent, items: list[_Prepared], also: Sequence[str] = ()
+    ) -> tuple[list[_Prepared], dict[str, ImageInfo]]:
         """Resolve the arrived image and, in the same call, the images the services run now (by digest)."""
         live = [p for p in items if p.outcome is None]
         known: dict[str, ImageInfo] = {}
         if not live:
             return items, known
-        running = _running_digests(p.state for p in live if p.state is not None)
+        running = list(dict.fromkeys([*_running_digests(p.state for p in live if p.state is not None), *also]))
         resolved: dict[TagPolicy, ImageInfo | None] = {}
         if event.digest is not None:
             digests = [event.digest, *(d for d in running if d != event.digest)]
@@ -270,14 +397,106 @@ class Deployer:
             return {image.digest: image}
         return self.registry.images(event.region, event.account, event.repository, digests)
 
+    # ---- serialise per service ---------------------------------------------------------------------------------
+
+    def _serialised(self, event: ImageEvent, targets: Sequence[Target], ledger: LedgerPort) -> list[Outcome]:
+        """Lock, gather, plan, apply and unlock in rounds; a busy service waits for the next round.
+
+        No round holds one lock while waiting for another, so two events fanning out to the same services in
+        any order cannot deadlock; a service still busy after lock_wait fails (Lambda retries the event).
+        """
+        owner = uuid.uuid4().hex
+        done: dict[str, Outcome] = {}
+        pending = []
+        for t in targets:
+            gate = self._tag_gate(event, t).outcome
+            if gate is None:
+                pending.append(t)
+            else:
+                done[t.key] = gate  # a refused tag needs no lock
+        deadline = self._clock() + self._lock_wait
+        delay = LOCK_POLL_SECONDS
+        while pending:
+            held, busy = self._lock_all(event, pending, ledger, owner, done)
+            if held:
+                try:
+                    plans = self._plan_held(event, held, ledger, done)
+                    live = [t for t in held if t.key not in done]
+                    for target, outcome in zip(live, self._apply_all(plans, event, False, owner), strict=True):
+                        done[target.key] = outcome
+                finally:
+                    self._unlock_all(held, ledger, owner)
+            pending = [t for t, _ in busy]
+            if not pending:
+                break
+            if self._clock() >= deadline:
+                for t, lock in busy:
+                    since = f" until {_iso(lock.until)}" if lock.until else ""
+                    reason = f"service {t.key} is being deployed by another invocation{since}; retry later"
+                    done[t.key] = replace(_outcome(t, event, "failed", reason), error_code="ServiceLocked")
+                break
+            self._sleep(min(delay, max(0.0, deadline - self._clock())))
+            delay = min(delay * 2, LOCK_POLL_MAX_SECONDS)
+        return [done[t.key] for t in targets]
+
+    def _plan_held(
+        self, event: ImageEvent, held: Sequence[Target], ledger: LedgerPort, done: dict[str, Outcome]
+    ) -> list[Plan | Outcome]:
+        """Plan the locked targets; force targets also get the digest last deployed there (read under the lock)."""
+        forced = {service_key(t): t for t in held if t.strategy == "force"}
+        last: dict[str, str] = {}
+        if forced:
+            try:
+                records = ledger.services(forced)
+            except AwsError as err:
+                for t in forced.values():
+                    done[t.key] = _failed(t, event, err)
+                held = [t for t in held if t.key not in done]
+                records = {}
+            last = {
+                forced[k].key: r.digest for k, r in records.items() if r.digest and r.repository == event.repository
+            }
+        return self.plan(event, held, last) if held else []
+
+    def _lock_all(
+        self, event: ImageEvent, targets: Sequence[Target], ledger: LedgerPort, owner: str, done: dict[str, Outcome]
+    ) -> tuple[list[Target], list[tuple[Target, Lock]]]:
+        now = self._clock()
+        with ThreadPoolExecutor(max_workers=min(self._max_workers, len(targets))) as pool:
+            futures = [(t, pool.submit(ledger.lock, service_key(t), owner, now, self._lock_lease)) for t in targets]
+        held: list[Target] = []
+        busy: list[tuple[Target, Lock]] = []
+        for t, future in futures:
+            try:
+                lock = future.result()
+            except AwsError as err:
+                done[t.key] = _failed(t, event, err)
+                continue
+            if lock.acquired:
+                held.append(t)
+            else:
+                busy.append((t, lock))
+        return held, busy
+
+    def _unlock_all(self, targets: Sequence[Target], ledger: LedgerPort, owner: str) -> None:
+        for t in targets:
+            try:
+                if not ledger.unlock(service_key(t), owner):
+                    logger.warning(json.dumps({"service": t.key, "lock": "lease passed before release"}))
+            except AwsError as err:
+                # The lease frees the service anyway; the outcome of the deploy stands.
+                logger.error(json.dumps({"service": t.key, "lock": "release failed", "error": str(err)}))
+
     # ---- apply ----------------------------------------------------------------------------------------------
 
-    def _apply_all(self, items: Sequence[Plan | Outcome], event: ImageEvent, dry_run: bool) -> list[Outcome]:
+    def _apply_all(
+        self, items: Sequence[Plan | Outcome], event: ImageEvent, dry_run: bool, owner: str | None
+    ) -> list[Outcome]:
         work = [i for i in items if isinstance(i, Plan) and i.action in ("register", "force")]
         applied: dict[int, Outcome] = {}
         if work and not dry_run:
             with ThreadPoolExecutor(max_workers=min(self._max_workers, len(work))) as pool:
-                futures = {id(plan): pool.submit(self._apply, plan, event) for plan in work}
+                futures = {id(plan): pool.submit(self._apply, plan, event, owner) for plan in work}
                 applied = {key: f.result() for key, f in futures.items()}
         outcomes = []
         for item in items:
@@ -289,9 +508,28 @@ class Deployer:
                 outcomes.append(_plan_outcome(item, event, dry_run))
         return outcomes
 
-    def _apply(self, plan: Plan, event: ImageEvent) -> Outcome:
+    def _apply(self, plan: Plan, event: ImageEvent, owner: str | None) -> Outcome:
         t = plan.target
         base = _plan_outcome(plan, event, dry_run=False)
+        claimed = False
+        if self.ledger is not None and owner is not None and plan.digest is not None:
+            try:
+                claim = self.ledger.claim(
+                    service_key(t),
+                    plan.digest,
+                    event.event_id,
+                    owner,
+                    self._clock(),
+                    self._lock_lease,
+                    # A person deploying by hand means it, even a digest deployed before.
+                    overwrite=event.kind == "manual",
+                )
+            except AwsError as err:
+                return _failed(t, event, err, plan)
+            if not claim.won:
+                return self._claimed_before(base, t, claim)
+            claimed = True
+        started = self._clock()
         try:
             if plan.action == "register":
                 assert plan.register is not None  # a register plan always carries its parameters
@@ -301,13 +539,85 @@ class Deployer:
                 arn = plan.current_task_definition or ""
                 deployment = self.cluster.update(t.region, t.role_arn, t.cluster, t.service, force=True)
         except AwsError as err:
+            if claimed:
+                self._unclaim(t, plan.digest or "", owner or "")
             return _failed(t, event, err, plan)
-        return replace(
+        outcome = replace(
             base,
             status="deployed",
             task_definition=arn,
             deployment_id=deployment.id if deployment else None,
         )
+        if self.ledger is not None and owner is not None and deployment is not None:
+            outcome = self._record(outcome, plan, event, deployment, started, owner, claimed)
+        return outcome
+
+    def _claimed_before(self, base: Outcome, t: Target, claim: Claim) -> Outcome:
+        if claim.state == "deployed":
+            reason = (
+                f"{base.digest} was deployed to {t.key} by event {claim.event_id} at {_iso(claim.claimed_at)}"
+                f" (deployment {claim.deployment_id}); one deployment per image and service"
+            )
+            return replace(base, status="duplicate", reason=reason, deployment_id=claim.deployment_id)
+        # Claimed but not confirmed: its claimer may still be deploying, or died; after the lease a retry takes over.
+        reason = (
+            f"{base.digest} on {t.key} is claimed by event {claim.event_id} since {_iso(claim.claimed_at)}"
+            f" and not yet deployed; retry after {_iso(claim.lease_until)}"
+        )
+        return replace(base, status="failed", reason=reason, error_code="ClaimInProgress")
+
+    def _unclaim(self, t: Target, digest: str, owner: str) -> None:
+        assert self.ledger is not None
+        try:
+            self.ledger.unclaim(service_key(t), digest, owner)
+        except AwsError as err:
+            logger.error(json.dumps({"service": t.key, "claim": "release failed", "error": str(err)}))
+
+    def _record(
+        self,
+        outcome: Outcome,
+        plan: Plan,
+        event: ImageEvent,
+        deployment: Deployment,
+        started: float,
+        owner: str,
+        claimed: bool,
+    ) -> Outcome:
+        from ecr_autodeploy.core.records import DeploymentRecord  # loaded once something is deployed
+
+        assert self.ledger is not None
+        t = plan.target
+        record = DeploymentRecord(
+            deployment_id=deployment.id,
+            service_key=service_key(t),
+            region=t.region,
+            cluster=t.cluster,
+            service=t.service,
+            task_definition=outcome.task_definition or deployment.task_definition,
+            started_at=started,
+            role_arn=t.role_arn,
+            rule=t.rule,
+            rollback=t.rollback,
+            strategy=t.strategy,
+            repository=event.repository,
+            tag=plan.tag,
+            digest=plan.digest,
+            previous_task_definition=plan.current_task_definition,
+            event_id=event.event_id,
+            event_kind=event.kind,
+            account=event.account,
+            source_region=event.source_region or event.region,
+            source_account=event.source_account or event.account,
+        )
+        try:
+            superseded = self.ledger.started(record, owner, claimed=claimed)
+        except AwsError as err:
+            # The deployment is running; only its record is missing. Say so, and do not undo a real deploy.
+            logger.error(json.dumps({"service": t.key, "ledger": "record failed", "error": str(err)}))
+            return replace(outcome, reason=f"{outcome.reason}; ledger record failed: {err}")
+        if superseded:
+            return replace(outcome, reason=f"{outcome.reason}; supersedes deployment {superseded}")
+        return outcome
 
     # ---- results ---------------------------------------------------------------------------------------------
 
@@ -316,14 +626,58 @@ class Deployer:
             f"replication of {event.repository}:{event.tag or event.digest} from "
             f"{event.source_region or '?'}/{event.source_account or '?'} FAILED"
         )
-        outcome = Outcome("alert", reason, repository=event.repository, tag=event.tag, digest=event.digest)
+        outcome = Outcome(
+            "alert", reason, region=event.region, repository=event.repository, tag=event.tag, digest=event.digest
+        )
         log_decision(outcome, event.event_id)
+        if self.notifier is None:
+            return Result(event.event_id, "replicate", event.repository, event.tag, event.digest, (outcome,))
+        from ecr_autodeploy.core.notify import Message, repository_console_url
+
+        self.send(
+            [
+                Message(
+                    "replication_failed",
+                    "replication FAILED",
+                    reason,
+                    repository=event.repository,
+                    tag=event.tag,
+                    digest=event.digest,
+                    region=event.region,
+                    account=event.account,
+                    source_region=event.source_region,
+                    source_account=event.source_account,
+                    console_url=repository_console_url(event.region, event.account, event.repository),
+                )
+            ]
+        )
         return Result(event.event_id, "replicate", event.repository, event.tag, event.digest, (outcome,))
 
-    def _finish(self, event: ImageEvent, outcomes: Iterable[Outcome]) -> Result:
-        result = Result(event.event_id, event.kind, event.repository, event.tag, event.digest, tuple(outcomes))
+    def send(self, messages: Sequence[Message]) -> None:
+        """Deliver messages concurrently; a failing notifier is logged and never stops the caller."""
+        notifier = self.notifier
+        if notifier is None or not messages:
+            return
+
+        def deliver(message: Message) -> None:
+            try:
+                notifier.notify(message)
+            except Exception as err:  # noqa: BLE001 - a notifier must never fail or repeat a deployment
+                logger.error(json.dumps({"notify": "failed", "kind": message.kind, "error": type(err).__name__}))
+
+        with ThreadPoolExecutor(max_workers=min(self._max_workers, len(messages))) as pool:
+            list(pool.map(deliver, messages))
+
+    def _finish(self, event: ImageEvent, outcomes: Iterable[Outcome], dry_run: bool = False) -> Result:
+        notes = self.notes if not dry_run else ()
+        result = Result(event.event_id, event.kind, event.repository, event.tag, event.digest, tuple(outcomes), notes)
         for outcome in result.outcomes:
             log_decision(outcome, event.event_id)
+        for note in notes:
+            logger.warning(json.dumps({"event_id": event.event_id, "note": note}))
+        if not dry_run and self.notifier is not None:
+            now = self._clock()
+            self.send([m for o in result.outcomes if (m := event_message(o, event, now)) is not None])
         if result.failed:
             names = ", ".join(f"{o.target} ({o.error_code})" for o in result.failed)
             raise DeployError(
@@ -333,10 +687,76 @@ class Deployer:
         return result
 
 
+def _force_order(plan: Plan, last: str | None, image: ImageInfo, known: Mapping[str, ImageInfo]) -> Plan:
+    """Return a force plan turned into unchanged/skip when the digest last forced there is this one or newer."""
+    if plan.action != "force" or last is None:
+        return plan
+    if last == image.digest:
+        return replace(plan, action="unchanged", reason=f"the last force deployment here was of {image.digest}")
+    previous = known.get(last)
+    newer = previous is not None and previous.pushed_at and image.pushed_at and previous.pushed_at > image.pushed_at
+    if newer and not plan.target.allow_downgrade:
+        assert previous is not None  # newer implies it
+        reason = (
+            f"last forced {last} pushed {_iso_dt(previous.pushed_at)}, newer than {image.digest} pushed "
+            f"{_iso_dt(image.pushed_at)}; set allow_downgrade: true to deploy older images"
+        )
+        return replace(plan, action="skip", reason=reason)
+    return plan
+
+
+def _iso_dt(when: datetime | None) -> str:
+    return when.isoformat() if when else "at an unknown time"
+
+
+def event_message(outcome: Outcome, event: ImageEvent, now: float) -> Message | None:
+    """Return the notification for a deployment this event started or failed to start, else None."""
+    from ecr_autodeploy.core.notify import Message, service_console_url  # loaded only by functions that notify
+
+    kind: MessageKind
+    if outcome.status == "deployed":
+        kind, text = "started", "deployment started"
+    elif outcome.status == "failed" and outcome.service is not None:
+        kind, text = "failed", "deployment could not start"
+    else:
+        return None
+    return Message(
+        kind,
+        text,
+        outcome.reason,
+        repository=outcome.repository,
+        tag=outcome.tag,
+        digest=outcome.digest,
+        region=outcome.region,
+        account=event.account,
+        source_region=event.source_region or event.region,
+        source_account=event.source_account or event.account,
+        cluster=outcome.cluster,
+        service=outcome.service,
+        task_definition=outcome.task_definition or outcome.previous_task_definition,
+        deployment_id=outcome.deployment_id,
+        duration_seconds=_since(event.time, now),
+        console_url=service_console_url(outcome.region or event.region, outcome.cluster or "", outcome.service or ""),
+    )
+
+
+def _since(iso: str, now: float) -> float | None:
+    """Return seconds from an event's ISO time to `now` (None when the time is missing or unreadable)."""
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, now - when.timestamp())
+
+
+def _iso(when: float | None) -> str:
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds") if when is not None else "?"
+
+
 def _allows(policy: TagPolicy, image: ImageInfo) -> bool:
-    if not image.tags:
-        return policy.allows(None)
-    return any(policy.allows(tag) for tag in image.tags)
+    return policy.allows_any(image.tags)
 
 
 def _allowed_tag(policy: TagPolicy, image: ImageInfo) -> str | None:

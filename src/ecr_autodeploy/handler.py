@@ -1,33 +1,54 @@
 """AWS Lambda entry point: ``ecr_autodeploy.handler.handler``.
 
-Wiring happens on the first call, not at import, so a cold start pays only for what it uses. Errors are not
-swallowed: a malformed event or a failed target raises, Lambda retries, then the event lands in the DLQ.
+One function receives ECR image events, ECS deployment state changes and the reconcile schedule. Wiring happens
+on the first call, not at import, so a cold start pays only for what it uses (under SnapStart: during init, so
+the snapshot holds it). Errors are not swallowed: a malformed event or a failed target raises, Lambda retries,
+then the event lands in the DLQ.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any
 
 from ecr_autodeploy.core.errors import AutodeployError
 
 logger = logging.getLogger("ecr_autodeploy")
 logger.setLevel(logging.INFO)
-_deployer: Any = None
+_deployer: Any = None  # the wired Dispatcher (named for the tests and tools that reset it)
+# Lambda SnapStart runs the init phase once, then snapshots it; wiring during init puts boto3 in the snapshot.
+_INIT_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
+_SNAP_START = "snap-start"
+_SNAPSHOT_CLIENTS = ("ecs", "ecr", "dynamodb")
+
+
+def warm() -> Any:
+    """Wire the function (rules, boto3, clients) unless already done; return it. Raise ConfigError on bad rules."""
+    global _deployer
+    if _deployer is None:
+        from ecr_autodeploy.aws.clients import Clients
+        from ecr_autodeploy.wiring import build_app, load_config
+
+        clients = Clients()
+        _deployer = build_app(load_config(), clients)
+        if os.environ.get(_INIT_TYPE) == _SNAP_START:
+            # Making a client parses its service model, the bulk of boto3's start-up: do it before the snapshot.
+            for service in _SNAPSHOT_CLIENTS:
+                clients.client(service)
+    return _deployer
 
 
 def handler(event: object, context: object) -> dict[str, Any]:
     """Return the JSON-ready result of one event; raise AutodeployError so Lambda retries and dead-letters."""
-    global _deployer
-    if _deployer is None:
-        from ecr_autodeploy.aws.clients import Clients
-        from ecr_autodeploy.wiring import build_deployer, load_config
-
-        _deployer = build_deployer(load_config(), Clients())
     try:
-        result: dict[str, Any] = _deployer.handle(event).to_dict()
+        result: dict[str, Any] = warm().handle(event).to_dict()
     except AutodeployError as err:
         logger.error(json.dumps({"error": type(err).__name__, "message": str(err)}))
         raise
     return result
+
+
+if os.environ.get(_INIT_TYPE) == _SNAP_START:
+    warm()

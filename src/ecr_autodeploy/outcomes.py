@@ -7,7 +7,23 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Status = Literal["deployed", "unchanged", "skipped", "ignored", "alert", "planned", "failed"]
+Status = Literal[
+    "deployed",  # a deployment was started (its rollout is judged later: completed / rollout_failed)
+    "unchanged",
+    "skipped",
+    "ignored",
+    "alert",
+    "planned",
+    "failed",  # this tool could not do its part (an AWS call failed): raised, so Lambda retries the event
+    "duplicate",  # another delivery already deployed this digest to this service (the ledger's claim)
+    "in_progress",
+    "completed",
+    "rollout_failed",  # ECS judged our deployment FAILED (circuit breaker, rolled back) or it timed out
+    "superseded",
+    "drift",  # reconcile --dry-run: the service does not run the newest image the rules allow
+]
+# Statuses logged at ERROR: something a person should look at.
+ERROR_STATUSES = frozenset({"failed", "alert", "rollout_failed"})
 
 logger = logging.getLogger("ecr_autodeploy")
 
@@ -32,6 +48,10 @@ class Outcome:
     deployment_id: str | None = None
     images: dict[str, str] = field(default_factory=dict)
     error_code: str | None = None
+    rollout_state: str | None = None
+    rolled_back: bool | None = None
+    rollback_task_definition: str | None = None
+    duration_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the outcome without empty fields."""
@@ -48,6 +68,7 @@ class Result:
     tag: str | None
     digest: str | None
     outcomes: tuple[Outcome, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -56,7 +77,7 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready data."""
-        return {
+        data: dict[str, Any] = {
             "event_id": self.event_id,
             "kind": self.kind,
             "repository": self.repository,
@@ -64,9 +85,12 @@ class Result:
             "digest": self.digest,
             "outcomes": [o.to_dict() for o in self.outcomes],
         }
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
 
 
 def log_decision(outcome: Outcome, event_id: str | None) -> None:
     """Log one JSON line for one decision."""
-    level = logging.ERROR if outcome.status in ("failed", "alert") else logging.INFO
+    level = logging.ERROR if outcome.status in ERROR_STATUSES else logging.INFO
     logger.log(level, json.dumps({"event_id": event_id, **outcome.to_dict()}, sort_keys=True, default=str))

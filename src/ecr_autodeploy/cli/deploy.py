@@ -1,16 +1,32 @@
-"""``ecr-autodeploy deploy``: a manual deploy of one image to one service, with the same engine as events."""
+"""``ecr-autodeploy deploy``: a manual deploy of one image to one service, with the same engine as events.
+
+``--wait`` follows the deployment it started, by id and rolloutState (never the services_stable waiter, which
+calls a rolled-back service stable), prints progress on stderr and exits non-zero unless it COMPLETED.
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ecr_autodeploy.cli.context import AppContext, json_option, pass_app
+from ecr_autodeploy.cli.output import echo_json
 from ecr_autodeploy.cli.plan import synthetic_event
 from ecr_autodeploy.cli.replay import show_failure, show_result
-from ecr_autodeploy.core.errors import DeployError
+from ecr_autodeploy.core.errors import DeployError, RolloutError
+from ecr_autodeploy.core.ledger import service_key
 from ecr_autodeploy.core.mapping import Target
 from ecr_autodeploy.core.planning import split_image
+from ecr_autodeploy.core.rollout import RolloutStatus
 from ecr_autodeploy.core.tags import TagPolicy
+from ecr_autodeploy.outcomes import Outcome, Result
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.deploy import LedgerPort
+
+DEFAULT_TIMEOUT = 900
 
 
 @click.command()
@@ -21,6 +37,16 @@ from ecr_autodeploy.core.tags import TagPolicy
 @click.option("--container", "containers", multiple=True, help="Only these containers (repeatable).")
 @click.option("--allow-downgrade", is_flag=True, help="Deploy even if the service runs a newer image.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--wait", is_flag=True, help="Follow the rollout; exit 1 unless it COMPLETED.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT, show_default=True, help="Seconds to --wait."
+)
+@click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True, help="Seconds between polls.")
+@click.option(
+    "--rollback",
+    is_flag=True,
+    help="With --wait: on FAILED or timeout, go back to the previous revision (unless ECS's circuit breaker does).",
+)
 @json_option
 @pass_app
 def deploy(
@@ -32,9 +58,15 @@ def deploy(
     containers: tuple[str, ...],
     allow_downgrade: bool,
     dry_run: bool,
+    wait: bool,
+    timeout: float,
+    interval: float,
+    rollback: bool,
     as_json: bool,
 ) -> None:
     """Deploy one image to one service: pinned by digest (default) or as a forced new deployment."""
+    if rollback and not wait:
+        raise click.UsageError("--rollback needs --wait")
     host, repository, tag, digest = split_image(image)
     if tag is None and digest is None:
         raise click.BadParameter("give a tag (REPO:TAG) or a digest (REPO@sha256:...)", param_hint="--image")
@@ -49,12 +81,88 @@ def deploy(
         strategy="force" if strategy == "force" else "pin",
         tags=TagPolicy(untagged=True),
         allow_downgrade=allow_downgrade,
-        rollback=False,
+        rollback=rollback,
         rule=None,
     )
+    deployer = app.deployer(app.config_or_empty())
     try:
-        result = app.deployer(app.config_or_empty()).deploy_targets(event, [target], dry_run=dry_run)
+        result = deployer.deploy_targets(event, [target], dry_run=dry_run)
     except DeployError as err:
         show_failure(err, as_json)
         raise
-    show_result(result, as_json)
+    (outcome,) = result.outcomes
+    if not wait or dry_run or outcome.status != "deployed" or not outcome.deployment_id:
+        if wait and not dry_run:
+            click.echo(f"nothing to wait for: {outcome.status}", err=True)
+        show_result(result, as_json)
+        return
+    if not as_json:
+        show_result(result, as_json)
+    status = _follow(app, target, outcome.deployment_id, timeout, interval)
+    rolled_back = _roll_back(app, deployer.ledger, target, outcome, status) if rollback else None
+    if as_json:
+        echo_json(_with_rollout(result, status, rolled_back))
+    if status.state != "COMPLETED":
+        extra = f"; rolled back to {rolled_back.rsplit('/', 1)[-1]}" if rolled_back else ""
+        raise RolloutError(
+            f"deployment {status.deployment_id} of {cluster}/{service} {status.state}: {status.reason}{extra}"
+        )
+    click.echo(f"{cluster}/{service}: deployment {status.deployment_id} COMPLETED", err=True)
+
+
+def _follow(app: AppContext, target: Target, deployment_id: str, timeout: float, interval: float) -> RolloutStatus:
+    from ecr_autodeploy.aws.ecs import Cluster
+    from ecr_autodeploy.aws.rollout import watch
+
+    last: list[str] = []
+
+    def progress(status: RolloutStatus, elapsed: float) -> None:
+        line = f"{status.state} running {status.running}/{status.desired} pending {status.pending}"
+        if not last or last[-1] != line:
+            click.echo(f"{target.cluster}/{target.service}: {line} ({elapsed:.0f}s)", err=True)
+            last.append(line)
+
+    return watch(
+        Cluster(app.clients()),
+        target.region,
+        target.role_arn,
+        target.cluster,
+        target.service,
+        deployment_id,
+        timeout=timeout,
+        interval=interval,
+        on_progress=progress,
+    )
+
+
+def _roll_back(
+    app: AppContext, ledger: LedgerPort | None, target: Target, outcome: Outcome, status: RolloutStatus
+) -> str | None:
+    """Roll back a FAILED / timed-out deployment unless ECS did; return the revision rolled back to."""
+    if status.state not in ("FAILED", "TIMEOUT"):
+        return None
+    from ecr_autodeploy.aws.ecs import Cluster, state_from
+    from ecr_autodeploy.rollback import Rollback, RollbackRequest
+
+    request = RollbackRequest(
+        region=target.region,
+        role_arn=target.role_arn,
+        cluster=target.cluster,
+        service=target.service,
+        key=service_key(target),
+        deployment_id=status.deployment_id,
+        state=status.state,
+        task_definition=outcome.task_definition or "",
+        previous_task_definition=outcome.previous_task_definition,
+        wanted=True,
+        ecs_rolled_back=status.rolled_back,
+    )
+    result = Rollback(Cluster(app.clients()), state_from, ledger).run(request)
+    click.echo(f"{target.cluster}/{target.service}: {result.decision.reason}", err=True)
+    return outcome.previous_task_definition if result.rolled_back else None
+
+
+def _with_rollout(result: Result, status: RolloutStatus, rolled_back: str | None) -> dict[str, Any]:
+    data = result.to_dict()
+    data["rollout"] = {**asdict(status), "rollback_task_definition": rolled_back}
+    return data

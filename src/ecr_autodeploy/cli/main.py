@@ -10,7 +10,19 @@ from typing import Any
 import click
 
 from ecr_autodeploy import __version__
-from ecr_autodeploy.cli import deploy, plan, replay, validate
+from ecr_autodeploy.cli import (
+    demo,
+    deploy,
+    install,
+    package,
+    plan,
+    policy,
+    reconcile,
+    replay,
+    status,
+    template,
+    validate,
+)
 from ecr_autodeploy.cli.context import AppContext
 from ecr_autodeploy.core.errors import AutodeployError
 
@@ -34,7 +46,20 @@ def cli(ctx: click.Context, region: str | None, profile: str | None, endpoint_ur
     ctx.obj = AppContext(region=region, profile=profile, endpoint_url=endpoint_url)
 
 
-for _command in (replay.replay, plan.plan, deploy.deploy, validate.validate):
+for _command in (
+    replay.replay,
+    plan.plan,
+    deploy.deploy,
+    validate.validate,
+    demo.demo,
+    install.install,
+    install.uninstall,
+    policy.policy,
+    template.template_command,
+    package.package,
+    reconcile.reconcile,
+    status.status,
+):
     cli.add_command(_command)
 
 

@@ -25,11 +25,13 @@ def read_event(path: str) -> object:
 
 
 def show_result(result: Result, as_json: bool) -> None:
-    """Print an event's result."""
+    """Print an event's result (notes, such as the ledger being off, go to stderr)."""
     if as_json:
         echo_json(result.to_dict())
     else:
         click.echo(outcomes_table(result.outcomes))
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def show_failure(err: DeployError, as_json: bool) -> None:
@@ -48,11 +50,13 @@ def show_failure(err: DeployError, as_json: bool) -> None:
 @json_option
 @pass_app
 def replay(app: AppContext, event_path: str, config_path: str | None, dry_run: bool, as_json: bool) -> None:
-    """Run the Lambda's code path on a captured EventBridge event."""
-    deployer = app.deployer(app.config(config_path))
+    """Run the Lambda's code path on a captured event: ECR image, ECS deployment state change, or reconcile."""
+    from ecr_autodeploy.wiring import build_app
+
+    dispatcher = build_app(app.config(config_path), app.clients())
     event = read_event(event_path)
     try:
-        result = deployer.handle(event, dry_run=dry_run)
+        result = dispatcher.handle(event, dry_run=dry_run)
     except DeployError as err:
         show_failure(err, as_json)
         raise

@@ -38,7 +38,7 @@ _REPOSITORY_NAME_RE = re.compile(rf"^(?=.{{1,{_REPOSITORY_MAX}}}\Z){_REPOSITORY_
 _REPOSITORY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)\Z")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
-EventKind = Literal["replicate", "push", "cloudtrail", "manual"]
+EventKind = Literal["replicate", "push", "cloudtrail", "manual", "reconcile"]
 
 
 @dataclass(frozen=True)

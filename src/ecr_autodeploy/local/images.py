@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -19,8 +20,8 @@ def _blob(seed: str, kind: str) -> str:
     return "sha256:" + hashlib.sha256(f"{kind}:{seed}".encode()).hexdigest()
 
 
-def manifest(seed: str, media_type: str = DOCKER_MANIFEST) -> str:
-    """Return a single-platform image manifest whose digest is unique to `seed`."""
+def manifest(seed: str, media_type: str = DOCKER_MANIFEST, annotations: Mapping[str, str] | None = None) -> str:
+    """Return a single-platform image manifest whose digest is unique to `seed` (and its annotations)."""
     body: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": media_type,
@@ -37,6 +38,8 @@ def manifest(seed: str, media_type: str = DOCKER_MANIFEST) -> str:
             }
         ],
     }
+    if annotations:
+        body["annotations"] = dict(annotations)
     return json.dumps(body, sort_keys=True)
 
 

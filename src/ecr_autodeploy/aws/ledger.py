@@ -1,0 +1,454 @@
+"""DynamoDB adapter of the deploy ledger: conditional writes that make deploys once-only and serialised per service.
+
+Every decision is a single conditional write, which DynamoDB applies atomically: the lock (``svc#``) is taken
+when it is free or its lease has passed; a claim (``claim#``) is written only when absent, or when its claimer
+died before deploying (state ``claimed`` and lease passed); a deployment record leaves STARTED/IN_PROGRESS once.
+Item layout: core/ledger.py. Every attribute name goes through ExpressionAttributeNames (``state``, ``owner``,
+``region`` ... are DynamoDB reserved words).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_autodeploy.aws.clients import Clients, aws_errors
+from ecr_autodeploy.core.errors import AwsError
+from ecr_autodeploy.core.ledger import (
+    CLAIM_TTL_SECONDS,
+    DRIFT_NOTICE_TTL_SECONDS,
+    OPEN_STATES,
+    RECORD_TTL_SECONDS,
+    Claim,
+    Lock,
+    claim_pk,
+    deployment_pk,
+    drift_pk,
+    service_pk,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from ecr_autodeploy.core.records import DeploymentRecord, ServiceRecord
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+BATCH_GET_LIMIT = 100  # BatchGetItem takes at most 100 keys per call
+
+
+@dataclass
+class _Expr:
+    """Builds one request's expressions with every attribute name and value aliased."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def name(self, attribute: str) -> str:
+        alias = f"#n{len(self.names)}"
+        self.names[alias] = attribute
+        return alias
+
+    def value(self, value: Any) -> str:
+        alias = f":v{len(self.values)}"
+        self.values[alias] = _av(value)
+        return alias
+
+    def update(self, sets: Mapping[str, Any], removes: Sequence[str] = ()) -> str:
+        parts = []
+        assigned = [f"{self.name(k)} = {self.value(v)}" for k, v in sets.items() if v is not None]
+        if assigned:
+            parts.append("SET " + ", ".join(assigned))
+        dropped = [self.name(k) for k in (*removes, *(k for k, v in sets.items() if v is None))]
+        if dropped:
+            parts.append("REMOVE " + ", ".join(dropped))
+        return " ".join(parts)
+
+    def params(self, **kwargs: Any) -> dict[str, Any]:
+        out = dict(kwargs)
+        if self.names:
+            out["ExpressionAttributeNames"] = self.names
+        if self.values:
+            out["ExpressionAttributeValues"] = self.values
+        return out
+
+
+class Ledger:
+    """The ledger table (in the function's region unless told otherwise)."""
+
+    def __init__(self, clients: Clients, table: str, region: str | None = None) -> None:
+        self._clients = clients
+        self.table = table
+        self._region = region
+
+    def _client(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._clients.client("dynamodb", self._region)
+        return client
+
+    # ---- per-service lock ---------------------------------------------------------------------------------
+
+    def lock(self, key: str, owner: str, now: float, lease: float) -> Lock:
+        """Take the service's lock for `lease` seconds; when another holds it, return who and until when."""
+        e = _Expr()
+        update = e.update(
+            {"lease_owner": owner, "lease_until": now + lease, "expires_at": int(now) + RECORD_TTL_SECONDS}
+        )
+        until = e.name("lease_until")
+        condition = f"attribute_not_exists({until}) OR {until} < {e.value(now)}"
+        stopped = self._conditional(
+            "locking service",
+            key,
+            lambda c: c.update_item(
+                **e.params(
+                    TableName=self.table,
+                    Key=_key(service_pk(key)),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            ),
+            service_pk(key),
+        )
+        if stopped is None:
+            return Lock(True, owner, now + lease)
+        return Lock(False, _text(stopped.get("lease_owner")), _number(stopped.get("lease_until")))
+
+    def unlock(self, key: str, owner: str) -> bool:
+        """Release the lock if we still hold it; return False when the lease had passed and another took it."""
+        e = _Expr()
+        update = e.update({}, ("lease_owner", "lease_until"))
+        condition = f"{e.name('lease_owner')} = {e.value(owner)}"
+        stopped = self._conditional(
+            "unlocking service",
+            key,
+            lambda c: c.update_item(
+                **e.params(
+                    TableName=self.table,
+                    Key=_key(service_pk(key)),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                )
+            ),
+            None,
+        )
+        return stopped is None
+
+    # ---- one deployment per (service, digest) ----------------------------------------------------------------
+
+    def claim(
+        self, key: str, digest: str, event_id: str, owner: str, now: float, lease: float, *, overwrite: bool = False
+    ) -> Claim:
+        """Claim (service, digest); return the claim that was there first when another won (unless `overwrite`)."""
+        item = {
+            "pk": claim_pk(key, digest),
+            "state": "claimed",
+            "event_id": event_id,
+            "owner": owner,
+            "claimed_at": now,
+            "lease_until": now + lease,
+            "expires_at": int(now) + CLAIM_TTL_SECONDS,
+        }
+        e = _Expr()
+        kwargs: dict[str, Any] = {"TableName": self.table, "Item": _item(item)}
+        if not overwrite:
+            pk, state, until = e.name("pk"), e.name("state"), e.name("lease_until")
+            kwargs["ConditionExpression"] = (
+                f"attribute_not_exists({pk}) OR ({state} = {e.value('claimed')} AND {until} < {e.value(now)})"
+            )
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        stopped = self._conditional(
+            "claiming image for service",
+            f"{key}@{digest}",
+            lambda c: c.put_item(**e.params(**kwargs)),
+            claim_pk(key, digest),
+        )
+        if stopped is None:
+            return Claim(True, "claimed", event_id, None, now, now + lease)
+        return Claim(
+            False,
+            _text(stopped.get("state")),
+            _text(stopped.get("event_id")),
+            _text(stopped.get("deployment_id")),
+            _number(stopped.get("claimed_at")),
+            _number(stopped.get("lease_until")),
+        )
+
+    def unclaim(self, key: str, digest: str, owner: str) -> None:
+        """Drop our claim after a deploy that did not start, so that a retry can deploy."""
+        e = _Expr()
+        condition = f"{e.name('owner')} = {e.value(owner)}"
+        self._conditional(
+            "releasing claim",
+            f"{key}@{digest}",
+            lambda c: c.delete_item(
+                **e.params(TableName=self.table, Key=_key(claim_pk(key, digest)), ConditionExpression=condition)
+            ),
+            None,
+        )
+
+    # ---- deployment records ------------------------------------------------------------------------------------
+
+    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool) -> str | None:
+        """Record a deployment we started and confirm its claim; return the open deployment it superseded, if any."""
+        client = self._client()
+        now = record.started_at
+        item = {
+            "pk": deployment_pk(record.deployment_id),
+            **record.to_item(),
+            "expires_at": int(now) + RECORD_TTL_SECONDS,
+        }
+        with aws_errors("recording deployment", record.deployment_id):
+            client.put_item(TableName=self.table, Item=_item(item))
+        if claimed and record.digest:
+            e = _Expr()
+            update = e.update({"state": "deployed", "deployment_id": record.deployment_id}, ("lease_until",))
+            condition = f"{e.name('owner')} = {e.value(owner)}"
+            self._conditional(
+                "confirming claim",
+                f"{record.service_key}@{record.digest}",
+                lambda c: c.update_item(
+                    **e.params(
+                        TableName=self.table,
+                        Key=_key(claim_pk(record.service_key, record.digest or "")),
+                        UpdateExpression=update,
+                        ConditionExpression=condition,
+                    )
+                ),
+                None,
+            )
+        e = _Expr()
+        update = e.update(
+            {
+                "deployment_id": record.deployment_id,
+                "state": "STARTED",
+                "started_at": now,
+                "expires_at": int(now) + RECORD_TTL_SECONDS,
+                "digest": record.digest,
+                "tag": record.tag,
+                "repository": record.repository,
+            },
+            ("finished_at",),
+        )
+        with aws_errors("recording deployment", record.service_key):
+            old = client.update_item(
+                **e.params(
+                    TableName=self.table,
+                    Key=_key(service_pk(record.service_key)),
+                    UpdateExpression=update,
+                    ReturnValues="UPDATED_OLD",
+                )
+            )
+        previous = _text(_plain(old.get("Attributes", {})).get("deployment_id"))
+        if previous is None or previous == record.deployment_id:
+            return None
+        superseded = self.finish(
+            previous,
+            "SUPERSEDED",
+            f"superseded by deployment {record.deployment_id}",
+            now,
+            {"superseded_by": record.deployment_id},
+            service=False,
+        )
+        return previous if superseded is not None else None
+
+    def deployment(self, deployment_id: str) -> DeploymentRecord | None:
+        """Return the record of a deployment we started, or None."""
+        with aws_errors("reading deployment record", deployment_id):
+            found = self._client().get_item(
+                TableName=self.table, Key=_key(deployment_pk(deployment_id)), ConsistentRead=True
+            )
+        item = found.get("Item")
+        if not item:
+            return None
+        from ecr_autodeploy.core.records import DeploymentRecord
+
+        return DeploymentRecord.from_item(_plain(item))
+
+    def progress(self, deployment_id: str) -> bool:
+        """Move a record from STARTED to IN_PROGRESS; return False when it had moved on already."""
+        e = _Expr()
+        update = e.update({"state": "IN_PROGRESS"})
+        condition = f"{e.name('state')} = {e.value('STARTED')}"
+        stopped = self._conditional(
+            "recording deployment progress",
+            deployment_id,
+            lambda c: c.update_item(
+                **e.params(
+                    TableName=self.table,
+                    Key=_key(deployment_pk(deployment_id)),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                )
+            ),
+            None,
+        )
+        return stopped is None
+
+    def finish(
+        self,
+        deployment_id: str,
+        state: str,
+        reason: str,
+        now: float,
+        extra: Mapping[str, Any] | None = None,
+        *,
+        service: bool = True,
+    ) -> DeploymentRecord | None:
+        """Judge an open record once: return it updated, or None when it was judged before."""
+        e = _Expr()
+        update = e.update({**(extra or {}), "state": state, "reason": reason, "finished_at": now})
+        state_name = e.name("state")
+        condition = f"{state_name} IN ({', '.join(e.value(s) for s in OPEN_STATES)})"
+        stopped = self._conditional(
+            "judging deployment",
+            deployment_id,
+            lambda c: c.update_item(
+                **e.params(
+                    TableName=self.table,
+                    Key=_key(deployment_pk(deployment_id)),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                )
+            ),
+            None,
+        )
+        if stopped is not None:
+            return None
+        record = self.deployment(deployment_id)
+        if record is not None and service:
+            self._service_state(record.service_key, deployment_id, state, now)
+        return record
+
+    def _service_state(self, key: str, deployment_id: str, state: str, now: float) -> None:
+        e = _Expr()
+        update = e.update({"state": state, "finished_at": now})
+        condition = f"{e.name('deployment_id')} = {e.value(deployment_id)}"
+        self._conditional(
+            "recording deployment state",
+            key,
+            lambda c: c.update_item(
+                **e.params(
+                    TableName=self.table,
+                    Key=_key(service_pk(key)),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                )
+            ),
+            None,
+        )
+
+    def note(self, deployment_id: str, values: Mapping[str, Any]) -> None:
+        """Add attributes to a deployment record (what a rollback did)."""
+        present = {k: v for k, v in values.items() if v is not None}
+        if not present:
+            return
+        e = _Expr()
+        update = e.update(present)
+        with aws_errors("recording rollback", deployment_id):
+            self._client().update_item(
+                **e.params(TableName=self.table, Key=_key(deployment_pk(deployment_id)), UpdateExpression=update)
+            )
+
+    def services(self, keys: Iterable[str]) -> dict[str, ServiceRecord]:
+        """Return the per-service items of these services (missing ones left out), 100 keys per call."""
+        from ecr_autodeploy.core.records import ServiceRecord
+
+        wanted = list(dict.fromkeys(keys))
+        result: dict[str, ServiceRecord] = {}
+        client = self._client()
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            batch = wanted[start : start + BATCH_GET_LIMIT]
+            request: dict[str, Any] = {self.table: {"Keys": [_key(service_pk(k)) for k in batch]}}
+            while request:
+                with aws_errors("reading service records", self.table):
+                    found = client.batch_get_item(RequestItems=request)
+                for item in found.get("Responses", {}).get(self.table, []):
+                    plain = _plain(item)
+                    key = str(plain["pk"]).removeprefix("svc#")
+                    result[key] = ServiceRecord.from_item(key, plain)
+                request = dict(found.get("UnprocessedKeys") or {})
+        return result
+
+    def first_notice(self, key: str, digest: str, now: float) -> bool:
+        """Return True the first time within a day that a drift of (service, digest) is noticed."""
+        e = _Expr()
+        pk, expires = e.name("pk"), e.name("expires_at")
+        # TTL deletion lags by up to two days: an expired notice counts as absent.
+        condition = f"attribute_not_exists({pk}) OR {expires} < {e.value(int(now))}"
+        item = {"pk": drift_pk(key, digest), "noticed_at": now, "expires_at": int(now) + DRIFT_NOTICE_TTL_SECONDS}
+        stopped = self._conditional(
+            "recording drift notice",
+            f"{key}@{digest}",
+            lambda c: c.put_item(**e.params(TableName=self.table, Item=_item(item), ConditionExpression=condition)),
+            None,
+        )
+        return stopped is None
+
+    # ---- plumbing -------------------------------------------------------------------------------------------
+
+    def _conditional(
+        self, step: str, resource: str, call: Callable[[DynamoDBClient], object], read_back: str | None
+    ) -> dict[str, Any] | None:
+        """Run a conditional write; return None when applied, else the item that stopped it ({} when unknown)."""
+        client = self._client()
+        try:
+            call(client)
+        except ClientError as err:
+            error = err.response.get("Error", {})
+            code = str(error.get("Code", "Unknown"))
+            if code != CONDITION_FAILED:
+                raise AwsError(step, code, str(error.get("Message", err)), resource=resource) from err
+            item: Any = err.response.get("Item")
+            if item is None and read_back is not None:
+                with aws_errors(step, resource):
+                    item = client.get_item(TableName=self.table, Key=_key(read_back), ConsistentRead=True).get("Item")
+            return _plain(item or {})
+        except BotoCoreError as err:
+            raise AwsError(step, type(err).__name__, str(err), resource=resource) from err
+        return None
+
+
+def _key(pk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}}
+
+
+def _av(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, float):
+        return {"N": repr(value)}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+def _item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _av(v) for k, v in values.items() if v is not None}
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Return an item's attributes as Python values (S, N, BOOL; anything else as stored)."""
+    out: dict[str, Any] = {}
+    for name, value in item.items():
+        if "S" in value:
+            out[name] = value["S"]
+        elif "N" in value:
+            text = str(value["N"])
+            out[name] = int(text) if text.lstrip("-").isdigit() else float(text)
+        elif "BOOL" in value:
+            out[name] = bool(value["BOOL"])
+        elif "NULL" in value:
+            out[name] = None
+        else:
+            out[name] = value
+    return out
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)

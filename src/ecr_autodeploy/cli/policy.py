@@ -1,0 +1,57 @@
+"""``ecr-autodeploy policy``: the IAM policy documents, as JSON on stdout (pipe them into IAM)."""
+
+from __future__ import annotations
+
+import click
+
+from ecr_autodeploy.cli.context import AppContext, config_option, pass_app
+from ecr_autodeploy.cli.install import name_option, warn
+from ecr_autodeploy.cli.output import echo_json
+from ecr_autodeploy.core.config import Config
+from ecr_autodeploy.core.iam import KINDS, TaskAccess, policies
+from ecr_autodeploy.core.stack import Site, Stack
+
+
+def task_access(app: AppContext, config: Config, discover: bool, account: str | None = None) -> TaskAccess:
+    """Return the pinned services' families and roles, read from ECS; with `discover` off, the unknown fallback."""
+    if not discover:
+        warn(("--no-discover: task-definition families and task roles use account-wide patterns",))
+        return TaskAccess.unknown()
+    from ecr_autodeploy.aws.discovery import discover_task_access
+
+    found = discover_task_access(app.clients(), config, site_of(app, account))
+    warn(found.notes)
+    return found.access
+
+
+def site_of(app: AppContext, account: str | None) -> Site:
+    """Return the site of `account` (default: the caller's, from STS) in the clients' region."""
+    if account is None:
+        from ecr_autodeploy.aws.discovery import caller_site
+
+        return caller_site(app.clients())
+    if not (account.isdigit() and len(account) == 12):
+        raise click.BadParameter("expected a 12-digit account id", param_hint="--account")
+    return Site.of(app.clients().region, account)
+
+
+@click.command()
+@config_option
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    help="execution: the function's role; installer: for running install; console: for creating the rule by hand. "
+    "Default: all three, as one JSON object.",
+)
+@name_option
+@click.option("--account", help="Account id for the ARNs (default: the caller's, from STS).")
+@click.option("--discover/--no-discover", default=True, show_default=True, help="Read the services' roles from ECS.")
+@pass_app
+def policy(
+    app: AppContext, config_path: str | None, kind: str | None, name: str, account: str | None, discover: bool
+) -> None:
+    """Print least-privilege IAM policy documents computed from the rules."""
+    config = app.config(config_path)
+    stack = Stack(name, site_of(app, account))
+    found = policies(config, stack, task_access(app, config, discover, account))
+    echo_json(found[kind] if kind else found)

@@ -1,0 +1,84 @@
+"""The deploy ledger's items as plain data: keys, lifetimes and the deployment record (no AWS here).
+
+One DynamoDB table, partition key ``pk`` (string), TTL attribute ``expires_at`` (epoch seconds):
+
+    svc#SERVICE                 per-service lock (lease_owner, lease_until) + the last deployment started there
+    claim#SERVICE#DIGEST        one deployment per (service, digest): state claimed|deployed, event id, deployment id
+    dep#DEPLOYMENT_ID           what we started, so the ECS Deployment State Change event can be recognised
+    drift#SERVICE#DIGEST        "this drift was notified" (one message a day, not one per reconcile run)
+
+SERVICE is ``region/cluster/service``, prefixed with the account for a target reached through a role.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ecr_autodeploy.core.mapping import Target
+
+# The lock covers gather -> register -> update (seconds); a holder that died frees the service after the lease.
+LOCK_LEASE_SECONDS = 60
+# How long a caller waits for another deploy to the same service before failing the target (Lambda retries it).
+LOCK_WAIT_SECONDS = 30.0
+# A (service, digest) is deployed once in this window: covers Lambda's 6 h and EventBridge's 24 h redelivery, and
+# keeps reconcile from redeploying, every 15 minutes, a digest whose rollout failed.
+CLAIM_TTL_SECONDS = 7 * 24 * 3600
+RECORD_TTL_SECONDS = 30 * 24 * 3600
+DRIFT_NOTICE_TTL_SECONDS = 24 * 3600
+# A rollout not finished after this is judged TIMEOUT by reconcile (and rolled back when the rule says so).
+ROLLOUT_TIMEOUT_SECONDS = 30 * 60
+
+RecordState = Literal["STARTED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMEOUT", "SUPERSEDED"]
+# The records themselves are in core/records.py, loaded only when a deployment is recorded or read.
+TERMINAL_STATES: frozenset[str] = frozenset({"COMPLETED", "FAILED", "TIMEOUT", "SUPERSEDED"})
+OPEN_STATES: tuple[str, ...] = ("STARTED", "IN_PROGRESS")
+_ROLE_ACCOUNT_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
+
+
+def service_key(target: Target) -> str:
+    """Return the ledger key of a target's service (account-prefixed when reached through a role)."""
+    account = _ROLE_ACCOUNT_RE.match(target.role_arn or "")
+    return f"{account.group(1)}:{target.key}" if account else target.key
+
+
+def service_pk(key: str) -> str:
+    """Return the partition key of a service's lock/last-deployment item."""
+    return f"svc#{key}"
+
+
+def claim_pk(key: str, digest: str) -> str:
+    """Return the partition key of the one-deployment-per-(service, digest) claim."""
+    return f"claim#{key}#{digest}"
+
+
+def deployment_pk(deployment_id: str) -> str:
+    """Return the partition key of a deployment record."""
+    return f"dep#{deployment_id}"
+
+
+def drift_pk(key: str, digest: str) -> str:
+    """Return the partition key of a drift notice."""
+    return f"drift#{key}#{digest}"
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The result of trying to lock a service: acquired, or who holds it since when."""
+
+    acquired: bool
+    holder: str | None = None
+    until: float | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The result of claiming (service, digest): won, or the claim that was there first."""
+
+    won: bool
+    state: str | None = None
+    event_id: str | None = None
+    deployment_id: str | None = None
+    claimed_at: float | None = None
+    lease_until: float | None = None

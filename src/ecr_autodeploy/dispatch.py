@@ -1,0 +1,67 @@
+"""One door for everything the function receives: ECR image events, ECS deployment events, the reconcile schedule.
+
+The tracker and the reconciler are built on first use, so an image event (the hot path) imports neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ecr_autodeploy.core.events import Ignored
+from ecr_autodeploy.core.routes import route
+from ecr_autodeploy.deploy import Deployer
+from ecr_autodeploy.outcomes import Outcome, Result, log_decision
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.reconcile import Reconciler
+    from ecr_autodeploy.track import Tracker
+
+
+class Dispatcher:
+    """Route each event to its use case; the Lambda handler and ``replay`` call this."""
+
+    def __init__(
+        self,
+        deployer: Deployer,
+        tracker: Callable[[], Tracker],
+        reconciler: Callable[[], Reconciler],
+        region: Callable[[], str],
+    ) -> None:
+        self.deployer = deployer
+        self._build_tracker = tracker
+        self._build_reconciler = reconciler
+        self._tracker: Tracker | None = None
+        self._reconciler: Reconciler | None = None
+        self._region = region
+
+    @property
+    def tracker(self) -> Tracker:
+        """Return the deployment tracker (built on first use)."""
+        if self._tracker is None:
+            self._tracker = self._build_tracker()
+        return self._tracker
+
+    @property
+    def reconciler(self) -> Reconciler:
+        """Return the reconciler (built on first use)."""
+        if self._reconciler is None:
+            self._reconciler = self._build_reconciler()
+        return self._reconciler
+
+    def handle(self, raw: object, *, dry_run: bool = False) -> Result:
+        """Return the result of one event; raise EventError (malformed) or DeployError (a target failed)."""
+        kind = route(raw)
+        if kind == "reconcile":
+            return self.reconciler.run(self._region(), dry_run=dry_run)
+        if kind == "image":
+            return self.deployer.handle(raw, dry_run=dry_run)
+        from ecr_autodeploy.core.ecs_events import parse_deployment_event
+
+        event = parse_deployment_event(raw)
+        if isinstance(event, Ignored) or dry_run:
+            reason = event.reason if isinstance(event, Ignored) else "a dry run does not judge deployments"
+            outcome = Outcome("ignored", reason)
+            log_decision(outcome, event.event_id)
+            return Result(event.event_id, "deployment", None, None, None, (outcome,))
+        return self.tracker.handle(event)

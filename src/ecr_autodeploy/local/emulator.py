@@ -1,0 +1,109 @@
+"""The embedded AWS emulator: moto's server on 127.0.0.1, a free port, in this process.
+
+The server runs in a thread of this process, so the glue next to it (replication, event delivery, ECS rollouts)
+can read and advance moto's backend state directly, while every client of the demo — and the deploy path under
+test — talks to it over HTTP through ``endpoint_url`` like it would talk to AWS.
+https://docs.getmoto.org/en/latest/docs/server_mode.html
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from ecr_autodeploy.aws.clients import Clients
+
+ACCOUNT = "123456789012"  # moto's default account: every resource of the emulator lives here
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# Settings that could point a client of this process at a real account; the emulator replaces or removes them.
+_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+
+
+class Emulator:
+    """moto's ThreadedMotoServer bound to 127.0.0.1 on a free port; start() before making clients, stop() always."""
+
+    def __init__(self) -> None:
+        self._server: Any = None
+        self.endpoint_url = ""
+
+    def start(self) -> Emulator:
+        """Start the server and return self; the endpoint is known only after this."""
+        from moto.server import ThreadedMotoServer
+
+        # Werkzeug logs every request at INFO; keep its errors (a failing emulator call must stay visible).
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._server = server
+        host, port = server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        """Stop the server; safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    @property
+    def running(self) -> bool:
+        """Return True between start() and stop()."""
+        return self._server is not None
+
+    def clients(self, region: str) -> Clients:
+        """Return a client factory for `region` that sends every call to the emulator."""
+        if not self.running:
+            raise RuntimeError("the emulator is not running: start() it before making clients")
+        return Clients(region=region, endpoint_url=self.endpoint_url)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def backend(service: str, region: str, account: str = ACCOUNT) -> Any:
+    """Return moto's in-process backend of `service` in `region` (the state the emulator serves)."""
+    from moto.backends import get_backend
+
+    return get_backend(service)[account][region]  # type: ignore[call-overload]
+
+
+@contextmanager
+def isolated_environment(endpoint_url: str, region: str) -> Iterator[None]:
+    """Point every AWS client made in this process at the emulator with fake credentials; restore on exit.
+
+    A laptop with no AWS account has no credentials, and one with an account must not have its profile or
+    session used: nothing but the emulator may be contacted.
+    """
+    settings = {
+        **FAKE_CREDENTIALS,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    with patched_environ(settings, remove=_CLEARED):
+        yield
+
+
+@contextmanager
+def patched_environ(settings: Mapping[str, str], remove: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set and remove environment variables for the duration of the block, then restore them exactly."""
+    saved = {name: os.environ.get(name) for name in (*settings, *remove)}
+    try:
+        for name in remove:
+            os.environ.pop(name, None)
+        os.environ.update(settings)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,72 @@
+"""What the demo reads back from the emulator to check a scenario: images, task definitions, deployments."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from ecr_autodeploy.aws.clients import Clients
+from ecr_autodeploy.aws.ecs import Cluster
+from ecr_autodeploy.local.world import World
+
+ServiceState = tuple[str, tuple[str, ...], int]  # (task definition family:revision, deployment ids, revisions)
+
+
+def task_definitions(clients: Clients, world: World) -> dict[str, str]:
+    """Return each service's current task definition ARN."""
+    found = clients.ecs(world.deploy_region).describe_services(
+        cluster=world.cluster, services=[s.name for s in world.services]
+    )["services"]
+    return {svc["serviceName"]: svc["taskDefinition"] for svc in found}
+
+
+def app_images(clients: Clients, world: World) -> dict[str, str]:
+    """Return the image each service's app container runs now."""
+    cluster = Cluster(clients)
+    arns = task_definitions(clients, world)
+    images = {}
+    for spec in world.services:
+        td, _ = cluster.task_definition(world.deploy_region, None, arns[spec.name])
+        containers = {c["name"]: c["image"] for c in td["containerDefinitions"]}
+        images[spec.name] = str(containers[spec.container])
+    return images
+
+
+def service_states(clients: Clients, world: World) -> dict[str, ServiceState]:
+    """Return per service its task definition, its deployment ids and how many revisions its family has."""
+    ecs = clients.ecs(world.deploy_region)
+    found = ecs.describe_services(cluster=world.cluster, services=[s.name for s in world.services])["services"]
+    states = {}
+    for svc in found:
+        family = svc["taskDefinition"].rsplit("/", 1)[-1].split(":")[0]
+        revisions = len(ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"])
+        ids = tuple(d["id"] for d in svc.get("deployments", []))
+        states[svc["serviceName"]] = (svc["taskDefinition"].rsplit("/", 1)[-1], ids, revisions)
+    return states
+
+
+def wait_steady_on(
+    clients: Clients,
+    world: World,
+    wanted: Mapping[str, str],
+    *,
+    timeout: float,
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, bool]:
+    """Wait until each service runs the wanted task definition with one COMPLETED deployment; return which did."""
+    deadline = clock() + timeout
+    done: dict[str, bool] = dict.fromkeys(wanted, False)
+    ecs = clients.ecs(world.deploy_region)
+    while not all(done.values()) and clock() < deadline:
+        for svc in ecs.describe_services(cluster=world.cluster, services=list(wanted))["services"]:
+            deployments = svc.get("deployments", [])
+            done[svc["serviceName"]] = (
+                svc["taskDefinition"] == wanted[svc["serviceName"]]
+                and len(deployments) == 1
+                and deployments[0].get("rolloutState") == "COMPLETED"
+            )
+        if not all(done.values()):
+            sleep(interval)
+    return done

@@ -1,0 +1,85 @@
+"""`ecr-autodeploy demo` as a user runs it: a subprocess, the summary on stdout, progress on stderr."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.e2e
+COMMAND = [sys.executable, "-m", "ecr_autodeploy", "demo"]
+
+
+def test_demo_json_prints_only_the_summary_and_exits_0_when_every_scenario_behaved() -> None:
+    done = subprocess.run([*COMMAND, "--json"], capture_output=True, text=True, timeout=120, check=False)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary: dict[str, Any] = json.loads(done.stdout)  # nothing but the JSON on stdout
+    assert summary["ok"] is True
+    assert summary["problems"] == []
+    assert summary["install"]["function"] == "ecr-autodeploy"
+    assert "ecr-autodeploy" in summary["install"]["rules"]
+    assert summary["emulator"]["endpoint"].startswith("http://127.0.0.1:")
+    good, broken, noop = summary["scenarios"]
+    assert [s["ok"] for s in (good, broken, noop)] == [True, True, True]
+    assert all(c["ok"] for s in summary["scenarios"] for c in s["checks"])
+
+    rows = {r["service"]: r for r in good["services"]}
+    assert set(rows) == {"api", "worker", "web"}
+    assert rows["api"]["digest"] == rows["worker"]["digest"]  # one image, two services
+    assert rows["api"]["digest"] != rows["web"]["digest"]
+    for row in rows.values():
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", row["digest"])
+        assert row["after"] == row["before"].split(":")[0] + "@" + row["digest"][:19]
+        assert row["rollout"] == "COMPLETED"
+        assert row["outcome"] == "deployed -> completed"
+
+    for row in broken["services"]:
+        assert row["rollout"] == "FAILED (rolled back)"
+        assert row["outcome"] == "deployed -> rollout_failed"
+        assert row["after"] == row["before"]  # rolled back to what ran before
+        assert row["digest"] != rows["api"]["digest"]
+
+    for row in noop["services"]:
+        assert row["outcome"] == "unchanged, unchanged, skipped"
+        assert row["after"] == row["before"]
+
+    progress = done.stderr
+    for step in ("emulator", "world", "install", "scenario 1", "scenario 2", "scenario 3", "rollout"):
+        assert re.search(rf"^\[\s*\d+\.\ds\] +{step}", progress, re.MULTILINE), step
+
+
+def test_demo_keep_running_leaves_the_emulator_up_until_ctrl_c() -> None:
+    demo = subprocess.Popen([*COMMAND, "--keep-running"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert demo.stderr is not None
+        lines = []
+        for line in demo.stderr:
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        text = "".join(lines)
+        found = re.search(r"keeps running on (http://127\.0\.0\.1:\d+)", text)
+        assert found, text[-3000:]
+        assert "aws --endpoint-url" in text
+        ecs = boto3.client("ecs", endpoint_url=found.group(1), region_name="us-east-1")
+        (api,) = ecs.describe_services(cluster="shop", services=["api"])["services"]
+        td = ecs.describe_task_definition(taskDefinition=api["taskDefinition"])["taskDefinition"]
+        app = next(c for c in td["containerDefinitions"] if c["name"] == "app")
+        assert "/shop/api@sha256:" in app["image"]
+
+        demo.send_signal(signal.SIGINT)
+        out, _ = demo.communicate(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 0
+    assert "every scenario behaved as expected" in out
+    assert "SERVICE  IMAGE BEFORE -> AFTER" in out

@@ -1,0 +1,51 @@
+"""The embedded emulator: moto's server on 127.0.0.1, clients only after start, environment isolation."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from ecr_autodeploy.local.emulator import Emulator, isolated_environment, patched_environ
+
+
+def test_the_emulator_listens_on_loopback_only_and_stops() -> None:
+    emulator = Emulator()
+    with pytest.raises(RuntimeError, match="start"):
+        emulator.clients("us-east-1")
+    with emulator:
+        url = urlparse(emulator.endpoint_url)
+        assert (url.scheme, url.hostname) == ("http", "127.0.0.1")
+        assert url.port
+        ecr = emulator.clients("eu-west-1").ecr()
+        ecr.create_repository(repositoryName="probe/one")
+        assert [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]] == ["probe/one"]
+    assert not emulator.running
+    emulator.stop()  # twice is fine
+    with pytest.raises(EndpointConnectionError):
+        ecr.describe_repositories()
+
+
+def test_isolated_environment_points_every_client_at_the_emulator_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "a-real-token")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    before = dict(os.environ)
+    with isolated_environment("http://127.0.0.1:1", "eu-central-1"):
+        assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
+        assert os.environ["AWS_REGION"] == "eu-central-1"
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+        assert "AWS_PROFILE" not in os.environ
+        assert "AWS_SESSION_TOKEN" not in os.environ
+    assert dict(os.environ) == before
+
+
+def test_patched_environ_restores_even_after_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEPT", "1")
+    monkeypatch.delenv("ADDED", raising=False)
+    with pytest.raises(ValueError, match="boom"), patched_environ({"ADDED": "x", "KEPT": "2"}):
+        raise ValueError("boom")
+    assert os.environ["KEPT"] == "1"
+    assert "ADDED" not in os.environ

@@ -1,0 +1,109 @@
+"""Unit tests of core.template: cfn-lint clean, and the same policy, patterns and settings as install."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_all
+
+from ecr_autodeploy.aws.installer import plan_install
+from ecr_autodeploy.core.config import Config, parse_config
+from ecr_autodeploy.core.iam import TaskAccess
+from ecr_autodeploy.core.installation import InstallOptions, Step
+from ecr_autodeploy.core.stack import Site
+from ecr_autodeploy.core.template import resolve, template
+
+ACCOUNT = "123456789012"
+REGION = "eu-central-1"
+CONFIG = parse_config(
+    {
+        "rules": [
+            {"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]},
+            {"repository": "re:team/(?P<service>[a-z]+)", "targets": [{"cluster": "team", "service": "{service}"}]},
+        ],
+        "notify": {"sns_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:deploys"},
+    },
+    "rules.yaml",
+)
+ACCESS = TaskAccess(((None, "shop-api"),), (f"arn:aws:iam::{ACCOUNT}:role/api-task",))
+OPTIONS = [
+    InstallOptions(),
+    InstallOptions(name="deployer", cloudtrail=True, snapstart=True, schedule=None, runtime="python3.13"),
+]
+
+
+def lint(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return cfn-lint's errors and warnings (informational matches are left out)."""
+    return [(m.rule.id, m.message) for m in lint_all(json.dumps(document)) if m.rule.id[0] in "EW"]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["defaults", "snapstart-cloudtrail-no-schedule"])
+def test_the_template_passes_cfn_lint(options: InstallOptions) -> None:
+    assert lint(template(CONFIG, options, ACCESS)) == []
+
+
+def test_cfn_lint_does_report_a_broken_template() -> None:
+    broken = template(CONFIG, InstallOptions(), ACCESS)
+    broken["Resources"]["ImageRule"]["Properties"]["State"] = "MAYBE"
+    assert lint(broken) != []
+
+
+def plan_of(config: Config, options: InstallOptions) -> dict[tuple[str, str], Step]:
+    steps = plan_install(config, options, account=ACCOUNT, region=REGION, package=b"zip", access=ACCESS)
+    return {(s.operation, s.resource): s for s in steps}
+
+
+def resolved(options: InstallOptions) -> dict[str, Any]:
+    found: dict[str, Any] = resolve(template(CONFIG, options, ACCESS), Site.of(REGION, ACCOUNT))["Resources"]
+    return found
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["defaults", "snapstart-cloudtrail-no-schedule"])
+def test_the_template_uses_the_policy_and_patterns_install_uses(options: InstallOptions) -> None:
+    plan = plan_of(CONFIG, options)
+    resources = resolved(options)
+    role = resources["Role"]["Properties"]
+    installed = plan[("put_role_policy", options.name)].params
+    assert role["Policies"] == [
+        {"PolicyName": installed["PolicyName"], "PolicyDocument": json.loads(installed["PolicyDocument"])}
+    ]
+    assert role["AssumeRolePolicyDocument"] == json.loads(
+        plan[("create_role", options.name)].params["AssumeRolePolicyDocument"]
+    )
+    rules = {r["Properties"]["Name"]: r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"}
+    put_rules = {resource: step.params for (operation, resource), step in plan.items() if operation == "put_rule"}
+    assert set(rules) == set(put_rules)
+    for name, params in put_rules.items():
+        if "EventPattern" in params:
+            assert rules[name]["EventPattern"] == json.loads(params["EventPattern"])
+        assert rules[name].get("ScheduleExpression") == params.get("ScheduleExpression")
+        target = plan[("put_targets", name)].params["Targets"][0]
+        (template_target,) = rules[name]["Targets"]
+        assert template_target["Id"] == target["Id"]
+        assert template_target["RetryPolicy"] == target["RetryPolicy"]
+        assert template_target.get("Input") == target.get("Input")
+    queue_policy = resources["TargetDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    queue = plan[("create_queue", f"{options.name}-target-dlq")].params["Attributes"]
+    assert queue_policy == json.loads(queue["Policy"])
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["defaults", "snapstart-cloudtrail-no-schedule"])
+def test_the_function_has_the_settings_install_gives_it(options: InstallOptions) -> None:
+    created = plan_of(CONFIG, options)[("create_function", options.name)].params
+    function = resolved(options)["Function"]["Properties"]
+    for key in ("FunctionName", "Runtime", "Handler", "Architectures", "MemorySize", "Timeout", "Environment"):
+        assert function[key] == created[key], key
+    assert function["SnapStart"] == created["SnapStart"]
+    assert function["LoggingConfig"]["LogFormat"] == created["LoggingConfig"]["LogFormat"] == "JSON"
+    invoke = plan_of(CONFIG, options)[("put_function_event_invoke_config", options.name)].params
+    assert function["EventInvokeConfig"]["MaximumRetryAttempts"] == invoke["MaximumRetryAttempts"]
+    assert function["EventInvokeConfig"]["MaximumEventAgeInSeconds"] == invoke["MaximumEventAgeInSeconds"]
+    assert ("AutoPublishAlias" in function) == options.snapstart
+
+
+def test_arns_use_pseudo_parameters_so_the_template_is_portable() -> None:
+    text = json.dumps(template(CONFIG, InstallOptions(), TaskAccess.unknown()))
+    assert ACCOUNT not in text.replace(f"arn:aws:sns:{REGION}:{ACCOUNT}:deploys", "")
+    assert "${AWS::AccountId}" in text
