@@ -77,12 +77,14 @@ class Clients:
             found = self._cache.get(key)
             if found is None:
                 session = self._session if role_arn is None else self._assumed(role_arn)
-                found = session.client(
-                    service,  # type: ignore[call-overload]
-                    region_name=key[1],
-                    endpoint_url=self.endpoint_url,
-                    config=RETRY_CONFIG,
-                )
+                # botocore refuses some names our region patterns accept (over 63 characters): say which.
+                with aws_errors("creating client", f"{service} in {key[1]}"):
+                    found = session.client(
+                        service,  # type: ignore[call-overload]
+                        region_name=key[1],
+                        endpoint_url=self.endpoint_url,
+                        config=RETRY_CONFIG,
+                    )
                 self._cache[key] = found
             return found
 
