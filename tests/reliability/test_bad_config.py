@@ -180,10 +180,6 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     assert "UTF-8" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/config.py takes target regions of any length; botocore refuses names over 63 characters (reported)",
-)
 def test_a_region_longer_than_botocore_takes_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "long-region.json"
     path.write_text(json.dumps({"rules": [GOOD_RULE, rule(targets=[target(region="us-east-" + "1" * 70)])]}))

@@ -254,10 +254,6 @@ def _paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | i
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/events.py takes repository names of 1 to 256 characters; ECR's are 2 to 256 (reported)",
-)
 def test_a_one_character_repository_name_is_refused(lambda_world: LambdaWorld) -> None:
     image = lambda_world.fresh_image("0b7e2a4c-0000-4000-8000-000000000001")
     event = mutated(DEPLOYING[0].build(image), ("detail", "repository-name"), "s")
@@ -280,10 +276,6 @@ def test_a_region_botocore_refuses_is_a_project_error(lambda_world: LambdaWorld)
     assert lambda_world.deploy_calls == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/events.py takes regions of any length; botocore refuses names over 63 characters (reported)",
-)
 def test_a_region_longer_than_botocore_takes_is_refused_at_intake(lambda_world: LambdaWorld) -> None:
     image = lambda_world.fresh_image("0b7e2a4c-0000-4000-8000-000000000003")
     event = mutated(DEPLOYING[0].build(image), ("region",), "us-east-" + "1" * 70)

@@ -87,7 +87,7 @@ SHOP = rules(
 SEED = config_from_env(
     {"ECR_SERVICE_REGEX": r"repository/[^/]+/([^/]+)$", "ECR_CLUSTER_REGEX": r"repository/([^/]+)/"}, lambda p: ""
 )
-CONFIGS = {"shop": SHOP, "seed": SEED, "one": rules({"repository": "a", "targets": [{"cluster": "c", "service": "s"}]})}
+CONFIGS = {"shop": SHOP, "seed": SEED, "one": rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]})}
 
 
 def every_policy() -> list[tuple[str, dict[str, Any]]]:
@@ -174,7 +174,7 @@ def test_unknown_access_falls_back_to_account_wide_patterns_still_only_for_ecs_t
 
 
 def test_force_only_rules_need_no_register_or_pass_role() -> None:
-    config = rules({"repository": "a", "strategy": "force", "targets": [{"cluster": "c", "service": "s"}]})
+    config = rules({"repository": "app", "strategy": "force", "targets": [{"cluster": "c", "service": "s"}]})
     named = actions(execution_policy(config, STACK, TaskAccess.unknown()))
     assert "ecs:RegisterTaskDefinition" not in named
     assert "iam:PassRole" not in named
@@ -212,7 +212,7 @@ def test_no_notify_block_means_no_notify_rights() -> None:
 
 
 def test_a_bad_notify_block_is_a_config_error() -> None:
-    config = rules({"repository": "a", "targets": [{"cluster": "c", "service": "s"}]}, notify={"sns_topic_arn": "x"})
+    config = rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}, notify={"sns_topic_arn": "x"})
     with pytest.raises(ConfigError, match=r"notify\.sns_topic_arn"):
         execution_policy(config, STACK, ACCESS)
 

@@ -61,7 +61,7 @@ def test_the_zipped_handler_wires_without_cli_libraries(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "AUTODEPLOY_CONFIG": json.dumps(
-            {"rules": [{"repository": "a", "targets": [{"cluster": "c", "service": "s"}]}]}
+            {"rules": [{"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}]}
         ),
         "AUTODEPLOY_LEDGER_TABLE": "ecr-autodeploy-ledger",
         "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ecr_autodeploy.core.errors import ConfigError
+from ecr_autodeploy.core.events import REGION_RE, REPOSITORY_NAME_RE
 from ecr_autodeploy.core.tags import TagPolicy, parse_tag_pattern
 
 Strategy = Literal["pin", "force"]
@@ -52,13 +53,11 @@ SEED_KEYS = ("service_regex", "cluster_regex", "strategy")
 BUILTIN_VARIABLES = ("repository",)
 
 REGEX_PREFIX = "re:"
-REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+")
 ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}")
 # ECS cluster, service and container names: letters, digits, hyphens and underscores, at most 255.
 ECS_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _ECS_NAME_CHARS = re.compile(r"[A-Za-z0-9_-]*")
 # ECR's own rule for repository names (lower-case path components, at most 256 characters).
-REPOSITORY_RE = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 _REPOSITORY_GLOB_CHARS = re.compile(r"[a-z0-9._/\-*?\[\]!]*")
 _GLOB_META = ("*", "?", "[")
 
@@ -361,7 +360,7 @@ def _repository_variables(repository: str, r: _Reader) -> tuple[str, ...]:
                 "'.', '_', '-' and '/'); write 're:REGEX' for other patterns",
             )
         return BUILTIN_VARIABLES
-    if len(repository) > 256 or not REPOSITORY_RE.fullmatch(repository):
+    if not REPOSITORY_NAME_RE.fullmatch(repository):
         raise r.fail(
             "repository",
             f"{_clip(repository)!r} is not an ECR repository name (lower-case letters, digits, '.', '_', '-', "

@@ -29,12 +29,14 @@ CLOUDTRAIL_EVENT_NAMES = ("ReplicateImage", "PutImage")
 # Anchored with \Z, not $: "$" also matches before a trailing newline, which would let "sha256:...\n" through.
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 _ACCOUNT_RE = re.compile(r"^\d{12}\Z")
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+\Z")
+# Region names as botocore takes them: at most 63 characters.
+REGION_RE = re.compile(r"^(?=.{1,63}\Z)[a-z]{2}(-[a-z]+)+-\d+\Z")
 # Repository names: ECR's current API pattern (botocore's ecr model), 2 to 256 characters; separators within a
 # component are ".", "_", "__" or a run of "-", so "team__api" and "my--app" are valid names.
 _REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*\Z")
 _REPOSITORY_MAX = 256
-_REPOSITORY_NAME_RE = re.compile(rf"^(?=.{{1,{_REPOSITORY_MAX}}}\Z){_REPOSITORY_RE.pattern[1:]}")
+# ECR repository names are 2 to 256 characters.
+REPOSITORY_NAME_RE = re.compile(rf"^(?=.{{2,{_REPOSITORY_MAX}}}\Z){_REPOSITORY_RE.pattern[1:]}")
 _REPOSITORY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)\Z")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
@@ -113,12 +115,7 @@ def _partition(region: str) -> str:
 def parse_repository_arn(arn: str, field: str) -> tuple[str, str, str]:
     """Return (region, account, repository) of an ECR repository ARN; raise EventError naming `field`."""
     match = _REPOSITORY_ARN_RE.match(arn)
-    if (
-        match is None
-        or not _REGION_RE.match(match.group(2))
-        or len(match.group(4)) > _REPOSITORY_MAX
-        or not _REPOSITORY_RE.match(match.group(4))
-    ):
+    if match is None or not REGION_RE.match(match.group(2)) or not REPOSITORY_NAME_RE.match(match.group(4)):
         raise EventError(field, f"not an ECR repository ARN: {_clip(arn)!r}")
     return match.group(2), match.group(3), match.group(4)
 
@@ -189,13 +186,13 @@ class _Reader:
         return self.optional_matching(parent, key, path, _ACCOUNT_RE, "a 12-digit account id")
 
     def region(self, parent: Mapping[str, object], key: str, path: str) -> str:
-        return self.matching(parent, key, path, _REGION_RE, "an AWS region")
+        return self.matching(parent, key, path, REGION_RE, "an AWS region")
 
     def optional_region(self, parent: Mapping[str, object], key: str, path: str) -> str | None:
-        return self.optional_matching(parent, key, path, _REGION_RE, "an AWS region")
+        return self.optional_matching(parent, key, path, REGION_RE, "an AWS region")
 
     def repository(self, parent: Mapping[str, object], key: str, path: str) -> str:
-        return self.matching(parent, key, path, _REPOSITORY_NAME_RE, "an ECR repository name")
+        return self.matching(parent, key, path, REPOSITORY_NAME_RE, "an ECR repository name")
 
     def digest(self, parent: Mapping[str, object], key: str, path: str) -> str:
         return self.matching(parent, key, path, DIGEST_RE, "a digest (sha256: and 64 hex digits)")
