@@ -87,7 +87,11 @@ SHOP = rules(
 SEED = config_from_env(
     {"ECR_SERVICE_REGEX": r"repository/[^/]+/([^/]+)$", "ECR_CLUSTER_REGEX": r"repository/([^/]+)/"}, lambda p: ""
 )
-CONFIGS = {"shop": SHOP, "seed": SEED, "one": rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]})}
+CONFIGS = {
+    "shop": SHOP,
+    "seed": SEED,
+    "one": rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}),
+}
 
 
 def every_policy() -> list[tuple[str, dict[str, Any]]]:
