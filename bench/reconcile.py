@@ -1,20 +1,26 @@
 """Reconcile and status for 100 mapped services: AWS calls ÷ one call per service.
 
 The fleet: 10 repositories, each deployed to 10 services (two clusters), every service with its own task
-definition, the ledger on. A first reconcile deploys the newest image everywhere (setup); then ``status`` (the
-survey alone) and a steady-state reconcile (nothing to deploy: the every-15-minutes case) are counted, and a
-reconcile after one new image in every repository (100 services drifted). Calls are counted with a botocore
-``before-send`` hook on every client the wired function makes.
+definition, the ledger on. A first reconcile deploys the newest image everywhere (setup). The emulator never
+finishes a rollout, so its deployments would stay open for ever; in AWS, ECS reports each one COMPLETED within
+minutes and the function records that. The benchmark counts a reconcile in that state too ("events lost": every
+record still open), then delivers the ECS ``SERVICE_DEPLOYMENT_COMPLETED`` events to the function as AWS does.
+Then it counts ``status`` (the survey alone, by a freshly wired function: nothing remembered, as in the CLI's
+process), a steady-state reconcile (nothing to deploy: the every-15-minutes case) in a fresh function and again
+in the same, warm, function, and a reconcile in a fresh function after one new image in every repository (100
+services drifted). Calls are counted with a botocore ``before-send`` hook on every client the wired function makes.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.app import create_ledger, lambda_app
-from bench.fleet import REGION, Fleet
+from bench.fleet import ACCOUNT, REGION, Fleet
 from bench.instrument import Meter
 from bench.measure import Figure
 from bench.server import moto_server
@@ -38,25 +44,50 @@ def run(reps: int, profile_dir: Path | None = None) -> list[Figure]:
             fleet.build(CLUSTERS[1], repository, names[half:])
             fleet.push(repository, "v1")
         meter = Meter()
-        app = lambda_app(endpoint, meter, _rules(), ledger=create_ledger(endpoint))
-        first = _statuses(app.reconciler.run(REGION).to_dict())
-        assert first["deployed"] == SERVICES, first
+        table = create_ledger(endpoint)
+
+        def fresh() -> Any:
+            return lambda_app(endpoint, meter, _rules(), ledger=table)
+
+        app = fresh()
+        first = app.reconciler.run(REGION).to_dict()
+        assert _statuses(first)["deployed"] == SERVICES, _statuses(first)
         meter.reset()
 
-        surveyed = app.reconciler.survey.run(REGION)
+        lost = _statuses(fresh().reconciler.run(REGION).to_dict())
+        assert lost["in_progress"] == SERVICES, lost
+        lost_calls = meter.reset()
+        for outcome in first["outcomes"]:
+            judged = _statuses(app.handle(_completed(outcome)).to_dict())
+            assert judged == {"completed": 1}, judged
+        meter.reset()
+
+        surveyed = fresh().reconciler.survey.run(REGION)
         assert len(surveyed.rows) == SERVICES, len(surveyed.rows)
         status_calls = meter.reset()
-        steady = _statuses(app.reconciler.run(REGION).to_dict())
-        assert steady.get("deployed", 0) == 0, steady
-        steady_calls = meter.reset()
+        warm = fresh()
+        steady_calls = _steady(warm, meter)
+        warm_calls = _steady(warm, meter)
         for repository in repositories:
             fleet.push(repository, "v2")
-        drifted = _statuses(app.reconciler.run(REGION).to_dict())
+        drifted = _statuses(fresh().reconciler.run(REGION).to_dict())
         assert drifted["deployed"] == SERVICES, drifted
         drift_calls = meter.reset()
     return [
         _figure("status_calls", f"`status` for {SERVICES} mapped services", status_calls),
-        _figure("reconcile_calls", f"Reconcile, nothing to do, {SERVICES} services", steady_calls),
+        _figure("reconcile_calls", f"Reconcile, nothing to do, {SERVICES} services (fresh function)", steady_calls),
+        _figure(
+            "reconcile_warm_calls",
+            f"Reconcile, nothing to do, {SERVICES} services (warm function)",
+            warm_calls,
+            notes="the same function's second run: task definitions already read are remembered",
+        ),
+        _figure(
+            "reconcile_lost_events_calls",
+            f"Reconcile, nothing to do, {SERVICES} rollouts' ECS events lost",
+            lost_calls,
+            notes="every deployment record still open (the emulator's state without the ECS events)",
+        ),
         _figure(
             "reconcile_drift_calls",
             f"Reconcile deploying {SERVICES} drifted services",
@@ -64,6 +95,34 @@ def run(reps: int, profile_dir: Path | None = None) -> list[Figure]:
             notes="includes the 5 ECS/ECR deploy calls and the ledger writes of each of the 100 deployments",
         ),
     ]
+
+
+def _steady(app: Any, meter: Meter) -> Counter[str]:
+    """Return the calls of a reconcile that finds nothing to do."""
+    statuses = _statuses(app.reconciler.run(REGION).to_dict())
+    assert statuses == {"unchanged": SERVICES}, statuses
+    return meter.reset()
+
+
+def _completed(outcome: dict[str, Any]) -> dict[str, Any]:
+    """Return the ECS event saying this outcome's deployment COMPLETED, as ECS sends it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECS Deployment State Change",
+        "source": "aws.ecs",
+        "account": ACCOUNT,
+        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "region": REGION,
+        "resources": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{outcome['cluster']}/{outcome['service']}"],
+        "detail": {
+            "eventType": "INFO",
+            "eventName": "SERVICE_DEPLOYMENT_COMPLETED",
+            "deploymentId": outcome["deployment_id"],
+            "updatedAt": datetime.now(UTC).isoformat(),
+            "reason": f"ECS deployment {outcome['deployment_id']} completed.",
+        },
+    }
 
 
 def _rules() -> dict[str, Any]:

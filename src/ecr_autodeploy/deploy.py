@@ -20,9 +20,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import AutodeployError, AwsError, DeployError, NotFoundError
@@ -32,6 +32,7 @@ from ecr_autodeploy.core.ledger import (
     LOCK_WAIT_SECONDS,
     Claim,
     Lock,
+    Recorded,
     service_key,
 )
 from ecr_autodeploy.core.mapping import Target, map_repository
@@ -43,7 +44,11 @@ if TYPE_CHECKING:
     from ecr_autodeploy.core.notify import Message, MessageKind
     from ecr_autodeploy.core.records import DeploymentRecord, ServiceRecord
 
-MAX_WORKERS = 8
+# Concurrent AWS calls per phase: at most the connections one client keeps (aws/clients.py RETRY_CONFIG,
+# max_pool_connections=32); beyond that urllib3 discards connections and every extra call opens a new one.
+MAX_WORKERS = 32
+# DescribeServices takes at most 10 services a call: each batch is a task of its own, so they run at once.
+SERVICES_PER_DESCRIBE = 10
 LOCK_POLL_SECONDS = 0.05  # first wait for a busy service; doubles up to LOCK_POLL_MAX_SECONDS
 LOCK_POLL_MAX_SECONDS = 1.0
 LEDGER_OFF_NOTE = (
@@ -123,8 +128,8 @@ class LedgerPort(Protocol):
         """Drop our claim after a deploy that did not start."""
         ...
 
-    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool) -> str | None:
-        """Record a started deployment; return the open deployment it superseded, if any."""
+    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
+        """Record a started deployment (with `release`, freeing owner's lock in the same write); say what it did."""
         ...
 
     def deployment(self, deployment_id: str) -> DeploymentRecord | None:
@@ -170,6 +175,35 @@ class NotifierPort(Protocol):
 
 
 StateReader = Callable[[Mapping[str, Any], str, str, Mapping[str, Any], Sequence[Any]], ServiceState]
+_Group = tuple[str, str | None, str]  # (region, role ARN, cluster): what one DescribeServices call can cover
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def concurrently(work: Callable[[_T], _R], items: Sequence[_T], max_workers: int) -> list[_R]:
+    """Return work(item) for every item, in order: in this thread for one item, else on up to max_workers threads.
+
+    Raise what the first failing item (in order) raised, once every item has run.
+    """
+    if len(items) < 2:
+        # Starting and joining a thread costs more than the engine's own work on a one-target event.
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
+        # Not pool.map: it cancels the items not yet started when one fails, and every item must run.
+        futures = [pool.submit(work, item) for item in items]
+        return [f.result() for f in futures]
+
+
+def _caught(work: Callable[[_T], _R]) -> Callable[[_T], _R | AwsError]:
+    """Return `work` returning, not raising, its AwsError: one target's failure must not stop the others."""
+
+    def run(item: _T) -> _R | AwsError:
+        try:
+            return work(item)
+        except AwsError as err:
+            return err
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -180,6 +214,16 @@ class _Prepared:
     state: ServiceState | None = None
     image: ImageInfo | None = None
     outcome: Outcome | None = None
+
+
+@dataclass(frozen=True)
+class _Holder:
+    """This invocation as the holder of service locks: its owner id, and the services it no longer holds."""
+
+    owner: str
+    # Target keys whose lock went with their deployment's record (or whose lease had passed by then); filled
+    # from the apply threads, read once they are done.
+    let_go: set[str] = field(default_factory=set)
 
 
 class Deployer:
@@ -263,9 +307,7 @@ class Deployer:
         task definition names a tag, so this is the only way to see that an arriving image is older.
         """
         last = last or {}
-        prepared = [self._tag_gate(event, t) for t in targets]
-        with ThreadPoolExecutor(max_workers=self._max_workers) as pool:
-            prepared = self._gather_services(pool, event, prepared)
+        prepared = self._gather_services(event, [self._tag_gate(event, t) for t in targets])
         prepared, running = self._gather_images(event, prepared, list(last.values()))
         result: list[Plan | Outcome] = []
         for p in prepared:
@@ -295,36 +337,48 @@ class Deployer:
             return _Prepared(target, outcome=_outcome(target, event, "skipped", target.tags.reason(event.tag)))
         return _Prepared(target)
 
-    def _gather_services(self, pool: ThreadPoolExecutor, event: ImageEvent, items: list[_Prepared]) -> list[_Prepared]:
+    def _gather_services(self, event: ImageEvent, items: list[_Prepared]) -> list[_Prepared]:
         live = [p for p in items if p.outcome is None]
-        groups: dict[tuple[str, str | None, str], list[str]] = {}
+        groups: dict[_Group, list[str]] = {}
         for p in live:
             groups.setdefault((p.target.region, p.target.role_arn, p.target.cluster), []).append(p.target.service)
-        described = {
-            key: pool.submit(self.cluster.services, key[0], key[1], key[2], names) for key, names in groups.items()
-        }
-        found: dict[tuple[str, str | None, str], Mapping[str, Mapping[str, Any] | NotFoundError] | AwsError] = {}
-        for key, services in described.items():
-            try:
-                found[key] = services.result()
-            except AwsError as err:
-                found[key] = err
+
+        batches = [
+            (key, names[start : start + SERVICES_PER_DESCRIBE])
+            for key, names in groups.items()
+            for start in range(0, len(names), SERVICES_PER_DESCRIBE)
+        ]
+
+        def describe(batch: tuple[_Group, list[str]]) -> Mapping[str, Mapping[str, Any] | NotFoundError]:
+            (region, role_arn, cluster), names = batch
+            return self.cluster.services(region, role_arn, cluster, names)
+
+        found: dict[_Group, dict[str, Mapping[str, Any] | NotFoundError] | AwsError] = {}
+        for (key, _), answer in zip(batches, concurrently(_caught(describe), batches, self._max_workers), strict=True):
+            merged = found.setdefault(key, {})
+            if isinstance(merged, AwsError):
+                continue  # a group's first failing batch fails the group, as when one call described it all
+            if isinstance(answer, AwsError):
+                found[key] = answer
+            else:
+                merged.update(answer)
         svc_of: dict[str, Mapping[str, Any] | AwsError] = {}
         for p in live:
             group = found[(p.target.region, p.target.role_arn, p.target.cluster)]
             svc_of[p.target.key] = group if isinstance(group, AwsError) else group[p.target.service]
-        td_keys = {
-            (p.target.region, p.target.role_arn, str(svc["taskDefinition"]))
-            for p in live
-            if not isinstance(svc := svc_of[p.target.key], AwsError)
-        }
-        td_futures = {key: pool.submit(self.cluster.task_definition, *key) for key in td_keys}
-        tds: dict[tuple[str, str | None, str], tuple[dict[str, Any], list[Any]] | AwsError] = {}
-        for key, described_td in td_futures.items():
-            try:
-                tds[key] = described_td.result()
-            except AwsError as err:
-                tds[key] = err
+        td_keys = list(
+            {
+                (p.target.region, p.target.role_arn, str(svc["taskDefinition"])): None
+                for p in live
+                if not isinstance(svc := svc_of[p.target.key], AwsError)
+            }
+        )
+
+        def read_task_definition(key: tuple[str, str | None, str]) -> tuple[dict[str, Any], list[Any]]:
+            return self.cluster.task_definition(*key)
+
+        described = concurrently(_caught(read_task_definition), td_keys, self._max_workers)
+        tds = dict(zip(td_keys, described, strict=True))
         out = []
         for p in items:
             if p.outcome is not None:
@@ -405,7 +459,7 @@ class Deployer:
         No round holds one lock while waiting for another, so two events fanning out to the same services in
         any order cannot deadlock; a service still busy after lock_wait fails (Lambda retries the event).
         """
-        owner = uuid.uuid4().hex
+        holder = _Holder(uuid.uuid4().hex)
         done: dict[str, Outcome] = {}
         pending = []
         for t in targets:
@@ -417,15 +471,15 @@ class Deployer:
         deadline = self._clock() + self._lock_wait
         delay = LOCK_POLL_SECONDS
         while pending:
-            held, busy = self._lock_all(event, pending, ledger, owner, done)
+            held, busy = self._lock_all(event, pending, ledger, holder.owner, done)
             if held:
                 try:
                     plans = self._plan_held(event, held, ledger, done)
                     live = [t for t in held if t.key not in done]
-                    for target, outcome in zip(live, self._apply_all(plans, event, False, owner), strict=True):
+                    for target, outcome in zip(live, self._apply_all(plans, event, False, holder), strict=True):
                         done[target.key] = outcome
                 finally:
-                    self._unlock_all(held, ledger, owner)
+                    self._unlock_all([t for t in held if t.key not in holder.let_go], ledger, holder.owner)
             pending = [t for t, _ in busy]
             if not pending:
                 break
@@ -462,15 +516,15 @@ class Deployer:
         self, event: ImageEvent, targets: Sequence[Target], ledger: LedgerPort, owner: str, done: dict[str, Outcome]
     ) -> tuple[list[Target], list[tuple[Target, Lock]]]:
         now = self._clock()
-        with ThreadPoolExecutor(max_workers=min(self._max_workers, len(targets))) as pool:
-            futures = [(t, pool.submit(ledger.lock, service_key(t), owner, now, self._lock_lease)) for t in targets]
+
+        def take(t: Target) -> Lock:
+            return ledger.lock(service_key(t), owner, now, self._lock_lease)
+
         held: list[Target] = []
         busy: list[tuple[Target, Lock]] = []
-        for t, future in futures:
-            try:
-                lock = future.result()
-            except AwsError as err:
-                done[t.key] = _failed(t, event, err)
+        for t, lock in zip(targets, concurrently(_caught(take), targets, self._max_workers), strict=True):
+            if isinstance(lock, AwsError):
+                done[t.key] = _failed(t, event, lock)
                 continue
             if lock.acquired:
                 held.append(t)
@@ -479,7 +533,9 @@ class Deployer:
         return held, busy
 
     def _unlock_all(self, targets: Sequence[Target], ledger: LedgerPort, owner: str) -> None:
-        for t in targets:
+        """Release the locks still held (a deployed target's went with its record), concurrently; never raise."""
+
+        def unlock(t: Target) -> None:
             try:
                 if not ledger.unlock(service_key(t), owner):
                     logger.warning(json.dumps({"service": t.key, "lock": "lease passed before release"}))
@@ -487,17 +543,18 @@ class Deployer:
                 # The lease frees the service anyway; the outcome of the deploy stands.
                 logger.error(json.dumps({"service": t.key, "lock": "release failed", "error": str(err)}))
 
+        concurrently(unlock, targets, self._max_workers)
+
     # ---- apply ----------------------------------------------------------------------------------------------
 
     def _apply_all(
-        self, items: Sequence[Plan | Outcome], event: ImageEvent, dry_run: bool, owner: str | None
+        self, items: Sequence[Plan | Outcome], event: ImageEvent, dry_run: bool, holder: _Holder | None
     ) -> list[Outcome]:
         work = [i for i in items if isinstance(i, Plan) and i.action in ("register", "force")]
         applied: dict[int, Outcome] = {}
         if work and not dry_run:
-            with ThreadPoolExecutor(max_workers=min(self._max_workers, len(work))) as pool:
-                futures = {id(plan): pool.submit(self._apply, plan, event, owner) for plan in work}
-                applied = {key: f.result() for key, f in futures.items()}
+            results = concurrently(functools.partial(self._apply, event=event, holder=holder), work, self._max_workers)
+            applied = {id(plan): outcome for plan, outcome in zip(work, results, strict=True)}
         outcomes = []
         for item in items:
             if isinstance(item, Outcome):
@@ -508,10 +565,11 @@ class Deployer:
                 outcomes.append(_plan_outcome(item, event, dry_run))
         return outcomes
 
-    def _apply(self, plan: Plan, event: ImageEvent, owner: str | None) -> Outcome:
+    def _apply(self, plan: Plan, event: ImageEvent, holder: _Holder | None) -> Outcome:
         t = plan.target
         base = _plan_outcome(plan, event, dry_run=False)
         claimed = False
+        owner = holder.owner if holder is not None else None
         if self.ledger is not None and owner is not None and plan.digest is not None:
             try:
                 claim = self.ledger.claim(
@@ -548,8 +606,8 @@ class Deployer:
             task_definition=arn,
             deployment_id=deployment.id if deployment else None,
         )
-        if self.ledger is not None and owner is not None and deployment is not None:
-            outcome = self._record(outcome, plan, event, deployment, started, owner, claimed)
+        if self.ledger is not None and holder is not None and deployment is not None:
+            outcome = self._record(outcome, plan, event, deployment, started, holder, claimed)
         return outcome
 
     def _claimed_before(self, base: Outcome, t: Target, claim: Claim) -> Outcome:
@@ -580,7 +638,7 @@ class Deployer:
         event: ImageEvent,
         deployment: Deployment,
         started: float,
-        owner: str,
+        holder: _Holder,
         claimed: bool,
     ) -> Outcome:
         from ecr_autodeploy.core.records import DeploymentRecord  # loaded once something is deployed
@@ -610,13 +668,18 @@ class Deployer:
             source_account=event.source_account or event.account,
         )
         try:
-            superseded = self.ledger.started(record, owner, claimed=claimed)
+            # The service's lock is released by the write that records the deployment (one call, not two).
+            recorded = self.ledger.started(record, holder.owner, claimed=claimed, release=True)
         except AwsError as err:
             # The deployment is running; only its record is missing. Say so, and do not undo a real deploy.
+            # The lock is left to _unlock_all.
             logger.error(json.dumps({"service": t.key, "ledger": "record failed", "error": str(err)}))
             return replace(outcome, reason=f"{outcome.reason}; ledger record failed: {err}")
-        if superseded:
-            return replace(outcome, reason=f"{outcome.reason}; supersedes deployment {superseded}")
+        holder.let_go.add(t.key)
+        if not recorded.released:
+            logger.warning(json.dumps({"service": t.key, "lock": "lease passed before release"}))
+        if recorded.superseded:
+            return replace(outcome, reason=f"{outcome.reason}; supersedes deployment {recorded.superseded}")
         return outcome
 
     # ---- results ---------------------------------------------------------------------------------------------
@@ -665,8 +728,7 @@ class Deployer:
             except Exception as err:  # noqa: BLE001 - a notifier must never fail or repeat a deployment
                 logger.error(json.dumps({"notify": "failed", "kind": message.kind, "error": type(err).__name__}))
 
-        with ThreadPoolExecutor(max_workers=min(self._max_workers, len(messages))) as pool:
-            list(pool.map(deliver, messages))
+        concurrently(deliver, messages, self._max_workers)
 
     def _finish(self, event: ImageEvent, outcomes: Iterable[Outcome], dry_run: bool = False) -> Result:
         notes = self.notes if not dry_run else ()

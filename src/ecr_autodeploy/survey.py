@@ -5,10 +5,16 @@ listing per mapped repository (serving every rule and service that uses it), Des
 call per (region, role, cluster), one DescribeTaskDefinition per distinct revision, and one ledger BatchGetItem
 per 100 services. Rules name repositories by exact name, glob or regex; only repositories that exist can be
 surveyed, so the registry's repositories are listed and matched.
+
+A revision never changes once registered, so the survey remembers the task definitions it has read (up to
+TASK_DEFINITIONS_KEPT): a warm function's next run describes only revisions it has not seen. A revision's tags can
+change, though, so only the task definitions read in this run (``SurveyResult.task_definitions``) are handed on
+to the deploy step.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +29,11 @@ from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.planning import ImageInfo, ServiceState
 from ecr_autodeploy.core.records import ServiceRecord
 from ecr_autodeploy.deploy import MAX_WORKERS, ClusterPort, LedgerPort, StateReader
+
+TASK_DEFINITIONS_KEPT = 1000  # revisions remembered between runs (a task definition with its tags is a few KB)
+RevisionKey = tuple[str, str | None, str]  # (region, role ARN, task-definition ARN)
+TaskDefinition = tuple[dict[str, Any], list[Any]]  # (task definition, tags), as ClusterPort.task_definition returns
+ListingKey = tuple[str, str, str]  # (region, registry id, repository)
 
 
 class InventoryPort(Protocol):
@@ -99,6 +110,8 @@ class SurveyResult:
     notes: tuple[str, ...] = ()
     repositories: int = 0
     services: Mapping[str, ServiceState] = field(default_factory=dict)
+    task_definitions: Mapping[RevisionKey, TaskDefinition] = field(default_factory=dict)  # described in this run
+    images: Mapping[ListingKey, tuple[ImageInfo, ...]] = field(default_factory=dict)  # every image, per repository
 
 
 class Survey:
@@ -113,6 +126,7 @@ class Survey:
         ledger: LedgerPort | None,
         *,
         max_workers: int = MAX_WORKERS,
+        keep: int = TASK_DEFINITIONS_KEPT,
     ) -> None:
         self.config = config
         self.inventory = inventory
@@ -120,6 +134,9 @@ class Survey:
         self.ledger = ledger
         self._state = state_reader
         self._max_workers = max_workers
+        self._keep = keep
+        self._known: dict[RevisionKey, TaskDefinition] = {}  # oldest use first
+        self._known_lock = threading.Lock()
 
     def run(self, region: str) -> SurveyResult:
         """Return the status of every (service, repository) the rules map, for repositories that exist."""
@@ -137,7 +154,7 @@ class Survey:
         with ThreadPoolExecutor(max_workers=self._max_workers) as pool:
             images = self._images(pool, region, {repo for repo, _ in pairs})
             services = self._services(pool, [t for _, t in pairs])
-            tds = self._task_definitions(pool, [t for _, t in pairs], services)
+            tds, described = self._task_definitions(pool, [t for _, t in pairs], services)
         records = self.ledger.services({service_key(t) for _, t in pairs}) if self.ledger and pairs else {}
         rows = []
         states: dict[str, ServiceState] = {}
@@ -146,7 +163,12 @@ class Survey:
             rows.append(row)
             if row.state is not None:
                 states[target.key] = row.state
-        return SurveyResult(tuple(rows), tuple(notes), len(repositories), states)
+        listings = {
+            (region, repo.registry_id, repo.name): tuple(found)
+            for repo, found in images.items()
+            if not isinstance(found, AwsError)
+        }
+        return SurveyResult(tuple(rows), tuple(notes), len(repositories), states, described, listings)
 
     # ---- gather ---------------------------------------------------------------------------------------------
 
@@ -173,15 +195,30 @@ class Survey:
         pool: ThreadPoolExecutor,
         targets: Sequence[Target],
         services: Mapping[tuple[str, str | None, str], Mapping[str, Mapping[str, Any] | AwsError] | AwsError],
-    ) -> dict[tuple[str, str | None, str], tuple[dict[str, Any], list[Any]] | AwsError]:
-        keys = set()
+    ) -> tuple[dict[RevisionKey, TaskDefinition | AwsError], dict[RevisionKey, TaskDefinition]]:
+        """Return every revision the services run (or why it could not be read), and those described now."""
+        keys: set[RevisionKey] = set()
         for t in targets:
             group = services[_group(t)]
             svc = group if isinstance(group, AwsError) else group.get(t.service)
             if svc is not None and not isinstance(svc, AwsError):
                 keys.add((t.region, t.role_arn, str(svc.get("taskDefinition", ""))))
-        futures = {key: pool.submit(self.cluster.task_definition, *key) for key in keys}
-        return {key: _result(f) for key, f in futures.items()}
+        found: dict[RevisionKey, TaskDefinition | AwsError] = {}
+        with self._known_lock:
+            for key in keys & self._known.keys():
+                known = self._known.pop(key)
+                self._known[key] = found[key] = known  # now the most recently used
+        futures = {key: pool.submit(self.cluster.task_definition, *key) for key in keys if key not in found}
+        described: dict[RevisionKey, TaskDefinition] = {}
+        for key, future in futures.items():
+            result = found[key] = _result(future)
+            if not isinstance(result, AwsError):
+                described[key] = result
+        with self._known_lock:
+            self._known.update(described)
+            for key in list(self._known)[: max(0, len(self._known) - self._keep)]:
+                del self._known[key]
+        return found, described
 
     # ---- decide ---------------------------------------------------------------------------------------------
 
@@ -191,7 +228,7 @@ class Survey:
         target: Target,
         images: list[ImageInfo] | AwsError,
         group: Mapping[str, Mapping[str, Any] | AwsError] | AwsError,
-        tds: Mapping[tuple[str, str | None, str], tuple[dict[str, Any], list[Any]] | AwsError],
+        tds: Mapping[RevisionKey, TaskDefinition | AwsError],
         record: ServiceRecord | None,
     ) -> ServiceStatus:
         svc = group if isinstance(group, AwsError) else group.get(target.service)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,11 +12,14 @@ import pytest
 
 from ecr_autodeploy import handler as lambda_handler
 from ecr_autodeploy.aws.clients import Clients
+from ecr_autodeploy.aws.ecs import state_from
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import DeployError
 from ecr_autodeploy.core.routes import RECONCILE_INPUT
 from ecr_autodeploy.dispatch import Dispatcher
 from ecr_autodeploy.outcomes import Outcome
+from ecr_autodeploy.reconcile import Reconciler
+from ecr_autodeploy.survey import Survey, SurveyResult
 from ecr_autodeploy.wiring import build_app
 from tests.functional import events
 from tests.functional.rollouts import TABLE, RolloutCluster, ledger_table
@@ -191,3 +194,131 @@ def test_the_schedule_runs_reconcile_in_the_function(
         ("worker", "deployed", digest),
     }
     assert "notes" not in result  # the ledger is on
+
+
+def ecs_ecr_calls(clients: Clients) -> Counter[str]:
+    """Return a counter of every ECS and ECR call the clients make from now on."""
+    calls: Counter[str] = Counter()
+    for client in (clients.ecs("us-east-1"), clients.ecr("us-east-1")):
+        client.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
+    return calls
+
+
+def test_deploying_the_drift_reads_each_revision_and_image_once(shop: World) -> None:
+    digest = pushed(shop, "v0", "v1")["v1"]
+    clients = Clients(region="us-east-1")
+    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    d = build_app(config, clients, env={})
+    calls = ecs_ecr_calls(clients)
+
+    result = d.reconciler.run("us-east-1")
+
+    assert by_service(result.outcomes) == {"api": ("deployed", digest), "worker": ("deployed", digest)}
+    assert shop.running("shop", "worker")["_tags"][0] == {"key": "team", "value": "shop"}  # tags copied as read
+    # The engine describes the services again (what they run now decides), not the revisions or the images.
+    assert calls == {
+        "DescribeRepositories": 1,
+        "DescribeImages": 1,
+        "DescribeServices": 2,
+        "DescribeTaskDefinition": 2,
+        "RegisterTaskDefinition": 2,
+        "UpdateService": 2,
+    }
+
+
+class RacingSurvey(Survey):
+    """The survey, after which `meanwhile` changes the world before the reconcile deploys."""
+
+    def __init__(self, survey: Survey, meanwhile: Callable[[], None]) -> None:
+        super().__init__(survey.config, survey.inventory, survey.cluster, state_from, survey.ledger)
+        self.meanwhile = meanwhile
+
+    def run(self, region: str) -> SurveyResult:
+        found = super().run(region)
+        self.meanwhile()
+        return found
+
+
+def deploy_by_hand(world: World, service: str, containers: list[Any]) -> None:
+    """Register a revision of the service's family with these containers and deploy it, as another tool would."""
+    family = world.running("shop", service)["family"]
+    arn = world.ecs().register_task_definition(family=family, containerDefinitions=containers)
+    world.ecs().update_service(
+        cluster="shop", service=service, taskDefinition=arn["taskDefinition"]["taskDefinitionArn"]
+    )
+
+
+def test_a_revision_changed_after_the_survey_is_read_afresh_and_kept(shop: World) -> None:
+    digest = pushed(shop, "v0", "v1")["v1"]
+    clients = Clients(region="us-east-1")
+    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    d = build_app(config, clients, env={})
+    with_sidecar = [
+        *shop.running("shop", "worker")["containerDefinitions"],
+        {"name": "envoy", "image": "envoy:1.29", "memory": 64},
+    ]
+    racing = RacingSurvey(d.reconciler.survey, lambda: deploy_by_hand(shop, "worker", with_sidecar))
+    reconciler = Reconciler(d.deployer, racing, d.reconciler.tracker)
+    calls = ecs_ecr_calls(clients)
+
+    result = reconciler.run("us-east-1")
+
+    assert by_service(result.outcomes) == {"api": ("deployed", digest), "worker": ("deployed", digest)}
+    assert shop.images_of("shop", "worker") == {"app": shop.image_uri("shop/api", f"@{digest}"), "envoy": "envoy:1.29"}
+    assert calls["DescribeTaskDefinition"] == 3  # the worker's new revision, read under the lock
+
+
+def test_a_warm_survey_describes_only_revisions_it_has_not_seen(shop: World) -> None:
+    pushed(shop, "v0", "v1")
+    clients = Clients(region="us-east-1")
+    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    d = build_app(config, clients, env={})
+    calls = ecs_ecr_calls(clients)
+    first = d.reconciler.survey.run("us-east-1")
+    assert (calls["DescribeTaskDefinition"], len(first.task_definitions)) == (2, 2)
+
+    again = d.reconciler.survey.run("us-east-1")
+
+    assert calls["DescribeTaskDefinition"] == 2
+    assert again.rows == first.rows
+    assert again.task_definitions == {}  # remembered, not read now: nothing to hand to the deploy step
+    d.reconciler.run("us-east-1")  # deploys a new revision to both services
+    calls.clear()
+    after = d.reconciler.survey.run("us-east-1")
+    assert calls["DescribeTaskDefinition"] == 2
+    assert {r.drift.state for r in after.rows} == {"no"}
+
+
+def test_the_survey_remembers_a_bounded_number_of_revisions(shop: World) -> None:
+    pushed(shop, "v0")
+    clients = Clients(region="us-east-1")
+    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    built = build_app(config, clients, env={}).reconciler.survey
+    survey = Survey(config, built.inventory, built.cluster, state_from, None, keep=1)
+    calls = ecs_ecr_calls(clients)
+
+    runs = [survey.run("us-east-1") for _ in range(3)]
+
+    assert calls["DescribeTaskDefinition"] == 2 + 1 + 1  # one of the two revisions is remembered each time
+    assert runs[0].rows == runs[1].rows == runs[2].rows
+
+
+def test_an_image_deployed_after_the_survey_is_not_replaced_by_an_older_one(shop: World) -> None:
+    older = pushed(shop, "v0", "v1")["v1"]
+    clients = Clients(region="us-east-1")
+    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    d = build_app(config, clients, env={})
+    newer: list[str] = []
+
+    def push_and_deploy() -> None:
+        newer.append(shop.push("shop/api", "v2", "v2"))
+        deploy_by_hand(
+            shop, "worker", [{"name": "app", "image": shop.image_uri("shop/api", f"@{newer[0]}"), "memory": 64}]
+        )
+
+    racing = RacingSurvey(d.reconciler.survey, push_and_deploy)
+
+    result = Reconciler(d.deployer, racing, d.reconciler.tracker).run("us-east-1")
+
+    assert by_service(result.outcomes) == {"api": ("deployed", older), "worker": ("skipped", older)}
+    assert shop.images_of("shop", "worker") == {"app": shop.image_uri("shop/api", f"@{newer[0]}")}

@@ -1,8 +1,9 @@
 """DynamoDB adapter of the deploy ledger: conditional writes that make deploys once-only and serialised per service.
 
 Every decision is a single conditional write, which DynamoDB applies atomically: the lock (``svc#``) is taken
-when it is free or its lease has passed; a claim (``claim#``) is written only when absent, or when its claimer
-died before deploying (state ``claimed`` and lease passed); a deployment record leaves STARTED/IN_PROGRESS once.
+when it is free or its lease has passed, and released by its holder only (with the deployment's record, when there
+is one: the same item); a claim (``claim#``) is written only when absent, or when its claimer died before deploying
+(state ``claimed`` and lease passed); a deployment record leaves STARTED/IN_PROGRESS once.
 Item layout: core/ledger.py. Every attribute name goes through ExpressionAttributeNames (``state``, ``owner``,
 ``region`` ... are DynamoDB reserved words).
 """
@@ -24,6 +25,7 @@ from ecr_autodeploy.core.ledger import (
     RECORD_TTL_SECONDS,
     Claim,
     Lock,
+    Recorded,
     claim_pk,
     deployment_pk,
     drift_pk,
@@ -190,8 +192,18 @@ class Ledger:
 
     # ---- deployment records ------------------------------------------------------------------------------------
 
-    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool) -> str | None:
-        """Record a deployment we started and confirm its claim; return the open deployment it superseded, if any."""
+    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
+        """Record a deployment we started, confirm its claim and, with `release`, free the service's lock.
+
+        Return the open deployment it superseded, if any, and whether the lock was freed here; raise AwsError.
+        Three writes, in this order (a failure stops the rest; the deploy outcome stands):
+
+        1. PutItem ``dep#``: what we started, so its ECS events are recognised and judged;
+        2. UpdateItem ``claim#`` (only when claimed; if `owner` still holds the claim): ``claimed`` -> ``deployed``
+           with the deployment id, so a redelivery is a ``duplicate`` and the claim never lapses to a retry;
+        3. UpdateItem ``svc#``: the service's last deployment and, with `release`, the lock's release in the same
+           write, if `owner` still holds it. The old item names the previous deployment, judged SUPERSEDED if open.
+        """
         client = self._client()
         now = record.started_at
         item = {
@@ -218,31 +230,10 @@ class Ledger:
                 ),
                 None,
             )
-        e = _Expr()
-        update = e.update(
-            {
-                "deployment_id": record.deployment_id,
-                "state": "STARTED",
-                "started_at": now,
-                "expires_at": int(now) + RECORD_TTL_SECONDS,
-                "digest": record.digest,
-                "tag": record.tag,
-                "repository": record.repository,
-            },
-            ("finished_at",),
-        )
-        with aws_errors("recording deployment", record.service_key):
-            old = client.update_item(
-                **e.params(
-                    TableName=self.table,
-                    Key=_key(service_pk(record.service_key)),
-                    UpdateExpression=update,
-                    ReturnValues="UPDATED_OLD",
-                )
-            )
-        previous = _text(_plain(old.get("Attributes", {})).get("deployment_id"))
+        old, released = self._last_deployment(record, owner if release else None)
+        previous = _text(old.get("deployment_id"))
         if previous is None or previous == record.deployment_id:
-            return None
+            return Recorded(None, released)
         superseded = self.finish(
             previous,
             "SUPERSEDED",
@@ -251,7 +242,62 @@ class Ledger:
             {"superseded_by": record.deployment_id},
             service=False,
         )
-        return previous if superseded is not None else None
+        return Recorded(previous if superseded is not None else None, released)
+
+    def _last_deployment(self, record: DeploymentRecord, owner: str | None) -> tuple[dict[str, Any], bool]:
+        """Write the service's last deployment; return its old attributes and whether `owner`'s lock went with it.
+
+        The record itself is unconditional (a deployment that started is recorded even when our lease has passed),
+        so when the lock is no longer `owner`'s the release is dropped and the record written on its own. The old
+        item comes back whole (ALL_OLD): UPDATED_OLD may leave out an attribute set to the value it had.
+        """
+        sets = {
+            "deployment_id": record.deployment_id,
+            "state": "STARTED",
+            "started_at": record.started_at,
+            "expires_at": int(record.started_at) + RECORD_TTL_SECONDS,
+            "digest": record.digest,
+            "tag": record.tag,
+            "repository": record.repository,
+        }
+        if owner is not None:
+            e = _Expr()
+            update = e.update(sets, ("finished_at", "lease_owner", "lease_until"))
+            condition = f"{e.name('lease_owner')} = {e.value(owner)}"
+            answer: dict[str, Any] = {}
+            stopped = self._conditional(
+                "recording deployment",
+                record.service_key,
+                lambda c: answer.update(
+                    c.update_item(
+                        **e.params(
+                            TableName=self.table,
+                            Key=_key(service_pk(record.service_key)),
+                            UpdateExpression=update,
+                            ConditionExpression=condition,
+                            ReturnValues="ALL_OLD",
+                        )
+                    )
+                ),
+                None,
+            )
+            if stopped is None:
+                return _plain(answer.get("Attributes", {})), True
+        e = _Expr()
+        update = e.update(sets, ("finished_at",))
+        with aws_errors("recording deployment", record.service_key):
+            old = self._client().update_item(
+                **e.params(
+                    TableName=self.table,
+                    Key=_key(service_pk(record.service_key)),
+                    UpdateExpression=update,
+                    ReturnValues="ALL_OLD",
+                )
+            )
+        before = _plain(old.get("Attributes", {}))
+        # Our own deployment id already there: the conditional write applied and its answer was lost (botocore's
+        # retry then failed the condition), so the lock went with it after all.
+        return before, owner is not None and before.get("deployment_id") == record.deployment_id
 
     def deployment(self, deployment_id: str) -> DeploymentRecord | None:
         """Return the record of a deployment we started, or None."""
@@ -408,6 +454,36 @@ class Ledger:
         except BotoCoreError as err:
             raise AwsError(step, type(err).__name__, str(err), resource=resource) from err
         return None
+
+    def deployments(self, ids: Iterable[str]) -> dict[str, DeploymentRecord]:
+        """Return the records of these deployments (missing ones left out), 100 keys per call; raise AwsError."""
+        from ecr_autodeploy.core.records import DeploymentRecord
+
+        wanted = list(dict.fromkeys(ids))
+        result: dict[str, DeploymentRecord] = {}
+        client = self._client()
+        rounds = 10  # BatchGetItem answers throttled keys as UnprocessedKeys: ask again, a bounded number of times
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [_key(deployment_pk(d)) for d in wanted[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            for _ in range(rounds):
+                with aws_errors("reading deployment records", self.table):
+                    found = client.batch_get_item(RequestItems=request)
+                for item in found.get("Responses", {}).get(self.table, []):
+                    record = DeploymentRecord.from_item(_plain(item))
+                    result[record.deployment_id] = record
+                request = dict(found.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+            else:
+                left = len(request.get(self.table, {}).get("Keys", []))
+                raise AwsError(
+                    "reading deployment records",
+                    "UnprocessedKeys",
+                    f"{left} keys still unprocessed after {rounds} tries",
+                    resource=self.table,
+                )
+        return result
 
 
 def _key(pk: str) -> dict[str, Any]:

@@ -82,3 +82,11 @@ class Claim:
     deployment_id: str | None = None
     claimed_at: float | None = None
     lease_until: float | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a started deployment did: the open deployment it superseded, and whether it freed the lock."""
+
+    superseded: str | None = None
+    released: bool = False
