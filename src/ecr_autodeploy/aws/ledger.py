@@ -119,23 +119,9 @@ class Ledger:
 
     def unlock(self, key: str, owner: str) -> bool:
         """Release the lock if we still hold it; return False when the lease had passed and another took it."""
-        e = _Expr()
-        update = e.update({}, ("lease_owner", "lease_until"))
-        condition = f"{e.name('lease_owner')} = {e.value(owner)}"
-        stopped = self._conditional(
-            "unlocking service",
-            key,
-            lambda c: c.update_item(
-                **e.params(
-                    TableName=self.table,
-                    Key=_key(service_pk(key)),
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                )
-            ),
-            None,
+        return self._update_if(
+            "unlocking service", key, service_pk(key), "lease_owner", owner, removes=("lease_owner", "lease_until")
         )
-        return stopped is None
 
     # ---- one deployment per (service, digest) ----------------------------------------------------------------
 
@@ -314,23 +300,14 @@ class Ledger:
 
     def progress(self, deployment_id: str) -> bool:
         """Move a record from STARTED to IN_PROGRESS; return False when it had moved on already."""
-        e = _Expr()
-        update = e.update({"state": "IN_PROGRESS"})
-        condition = f"{e.name('state')} = {e.value('STARTED')}"
-        stopped = self._conditional(
+        return self._update_if(
             "recording deployment progress",
             deployment_id,
-            lambda c: c.update_item(
-                **e.params(
-                    TableName=self.table,
-                    Key=_key(deployment_pk(deployment_id)),
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                )
-            ),
-            None,
+            deployment_pk(deployment_id),
+            "state",
+            "STARTED",
+            sets={"state": "IN_PROGRESS"},
         )
-        return stopped is None
 
     def finish(
         self,
@@ -433,6 +410,31 @@ class Ledger:
         return stopped is None
 
     # ---- plumbing -------------------------------------------------------------------------------------------
+
+    def _update_if(
+        self,
+        step: str,
+        resource: str,
+        pk: str,
+        attribute: str,
+        expected: str,
+        *,
+        sets: Mapping[str, Any] | None = None,
+        removes: Sequence[str] = (),
+    ) -> bool:
+        """Apply an update only while `attribute` equals `expected`; return whether it applied."""
+        e = _Expr()
+        update = e.update(sets or {}, removes)
+        condition = f"{e.name(attribute)} = {e.value(expected)}"
+        stopped = self._conditional(
+            step,
+            resource,
+            lambda c: c.update_item(
+                **e.params(TableName=self.table, Key=_key(pk), UpdateExpression=update, ConditionExpression=condition)
+            ),
+            None,
+        )
+        return stopped is None
 
     def _conditional(
         self, step: str, resource: str, call: Callable[[DynamoDBClient], object], read_back: str | None
