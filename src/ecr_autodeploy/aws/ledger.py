@@ -200,21 +200,14 @@ class Ledger:
         with aws_errors("recording deployment", record.deployment_id):
             client.put_item(TableName=self.table, Item=_item(item))
         if claimed and record.digest:
-            e = _Expr()
-            update = e.update({"state": "deployed", "deployment_id": record.deployment_id}, ("lease_until",))
-            condition = f"{e.name('owner')} = {e.value(owner)}"
-            self._conditional(
+            self._update_if(
                 "confirming claim",
                 f"{record.service_key}@{record.digest}",
-                lambda c: c.update_item(
-                    **e.params(
-                        TableName=self.table,
-                        Key=_key(claim_pk(record.service_key, record.digest or "")),
-                        UpdateExpression=update,
-                        ConditionExpression=condition,
-                    )
-                ),
-                None,
+                claim_pk(record.service_key, record.digest),
+                "owner",
+                owner,
+                sets={"state": "deployed", "deployment_id": record.deployment_id},
+                removes=("lease_until",),
             )
         old, released = self._last_deployment(record, owner if release else None)
         previous = _text(old.get("deployment_id"))
@@ -345,21 +338,13 @@ class Ledger:
         return record
 
     def _service_state(self, key: str, deployment_id: str, state: str, now: float) -> None:
-        e = _Expr()
-        update = e.update({"state": state, "finished_at": now})
-        condition = f"{e.name('deployment_id')} = {e.value(deployment_id)}"
-        self._conditional(
+        self._update_if(
             "recording deployment state",
             key,
-            lambda c: c.update_item(
-                **e.params(
-                    TableName=self.table,
-                    Key=_key(service_pk(key)),
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                )
-            ),
-            None,
+            service_pk(key),
+            "deployment_id",
+            deployment_id,
+            sets={"state": state, "finished_at": now},
         )
 
     def note(self, deployment_id: str, values: Mapping[str, Any]) -> None:
