@@ -30,7 +30,7 @@ def run(reps: int, profile_dir: Path | None = None) -> list[Figure]:
 
 
 def _zip() -> Figure:
-    from ecr_autodeploy.packaging import build_package
+    from ecr_autodeploy.aws.lambda_package import build_package
 
     package = build_package()
     return Figure(

@@ -17,7 +17,7 @@ from ecr_autodeploy.core.errors import AutodeployError
 
 logger = logging.getLogger("ecr_autodeploy")
 logger.setLevel(logging.INFO)
-_deployer: Any = None  # the wired Dispatcher (named for the tests and tools that reset it)
+_app: Any = None  # the wired Dispatcher (module-level: a warm container keeps it between invocations)
 # Lambda SnapStart runs the init phase once, then snapshots it; wiring during init puts boto3 in the snapshot.
 _INIT_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
 _SNAP_START = "snap-start"
@@ -26,18 +26,18 @@ _SNAPSHOT_CLIENTS = ("ecs", "ecr", "dynamodb")
 
 def warm() -> Any:
     """Wire the function (rules, boto3, clients) unless already done; return it. Raise ConfigError on bad rules."""
-    global _deployer
-    if _deployer is None:
+    global _app
+    if _app is None:
         from ecr_autodeploy.aws.clients import Clients
         from ecr_autodeploy.wiring import build_app, load_config
 
         clients = Clients()
-        _deployer = build_app(load_config(), clients)
+        _app = build_app(load_config(), clients)
         if os.environ.get(_INIT_TYPE) == _SNAP_START:
             # Making a client parses its service model, the bulk of boto3's start-up: do it before the snapshot.
             for service in _SNAPSHOT_CLIENTS:
                 clients.client(service)
-    return _deployer
+    return _app
 
 
 def handler(event: object, context: object) -> dict[str, Any]:

@@ -7,23 +7,44 @@ without an installation, deploys run without the ledger and every result says so
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecr import Registry
-from ecr_autodeploy.aws.ecs import Cluster, state_from
+from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config_text
 from ecr_autodeploy.core.errors import ConfigError
-from ecr_autodeploy.deploy import ClusterPort, Deployer, LedgerPort, NotifierPort
-from ecr_autodeploy.dispatch import Dispatcher
+from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, LOCK_WAIT_SECONDS, ROLLOUT_TIMEOUT_SECONDS
+from ecr_autodeploy.engine.concurrency import MAX_WORKERS
+from ecr_autodeploy.engine.deploy import Deployer
+from ecr_autodeploy.engine.dispatch import Dispatcher
+from ecr_autodeploy.engine.executor import DryRunExecutor, Executor, PlanRunner
+from ecr_autodeploy.engine.gather import Gather
+from ecr_autodeploy.engine.locks import ServiceLocks
+from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort
+from ecr_autodeploy.engine.report import Reporter
 
 if TYPE_CHECKING:
-    from ecr_autodeploy.reconcile import Reconciler
-    from ecr_autodeploy.track import Tracker
+    from ecr_autodeploy.engine.reconcile import Reconciler
+    from ecr_autodeploy.engine.track import Tracker
 
 LEDGER_ENV = "AUTODEPLOY_LEDGER_TABLE"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The engine's clock and limits (tests and benchmarks turn these; the Lambda uses the defaults)."""
+
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    lock_wait: float = LOCK_WAIT_SECONDS
+    lock_lease: float = LOCK_LEASE_SECONDS
+    rollout_timeout: float = ROLLOUT_TIMEOUT_SECONDS
+    max_workers: int = MAX_WORKERS
 
 
 def read_text(path: str) -> str:
@@ -62,7 +83,7 @@ def build_notifier(config: Config, clients: Clients) -> NotifierPort | None:
     settings = parse_notify(config.raw["notify"], config.source)
     if settings is None or not settings.any:
         return None
-    from ecr_autodeploy.aws.notify import Notifier  # urllib is imported only by functions that notify
+    from ecr_autodeploy.aws.notifier import Notifier  # urllib is imported only by functions that notify
 
     return Notifier(settings, clients)
 
@@ -73,27 +94,42 @@ def build_deployer(
     *,
     env: Mapping[str, str] | None = None,
     cluster: ClusterPort | None = None,
+    ledger: LedgerPort | None = None,
     notifier: NotifierPort | None = None,
+    dry_run: bool = False,
+    settings: EngineSettings | None = None,
 ) -> Deployer:
     """Return a Deployer talking to AWS (or the emulator behind the clients' endpoint_url).
 
-    `cluster` replaces the ECS adapter (the emulator's rollouts), `notifier` the config's notifier (to capture
-    messages); `env` defaults to the process environment.
+    `cluster` replaces the ECS adapter (the emulator's rollouts), `ledger` the table's (fault injection),
+    `notifier` the config's notifier (to capture messages); `env` defaults to the process environment. A dry run
+    plans and reports, and changes nothing.
     """
+    s = settings or EngineSettings()
     table = (os.environ if env is None else env).get(LEDGER_ENV) or None
-    ledger: LedgerPort | None = None
-    if table:
+    if ledger is None and table:
         from ecr_autodeploy.aws.ledger import Ledger
 
         ledger = Ledger(clients, table)
-    return Deployer(
-        config,
-        Registry(clients),
-        cluster if cluster is not None else Cluster(clients),
-        state_from,
-        ledger=ledger,
-        notifier=notifier if notifier is not None else build_notifier(config, clients),
+    ecs = cluster if cluster is not None else Cluster(clients)
+    runner: PlanRunner = (
+        DryRunExecutor()
+        if dry_run
+        else Executor(ecs, ledger, clock=s.clock, lease=s.lock_lease, max_workers=s.max_workers)
     )
+    locks = None
+    if ledger is not None and not dry_run:
+        locks = ServiceLocks(
+            ledger, clock=s.clock, sleep=s.sleep, wait=s.lock_wait, lease=s.lock_lease, max_workers=s.max_workers
+        )
+    reporter = Reporter(
+        notifier if notifier is not None else build_notifier(config, clients),
+        dry_run=dry_run,
+        clock=s.clock,
+        max_workers=s.max_workers,
+    )
+    gather = Gather(ecs, Registry(clients), max_workers=s.max_workers)
+    return Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
 
 
 def build_app(
@@ -102,28 +138,37 @@ def build_app(
     *,
     env: Mapping[str, str] | None = None,
     cluster: ClusterPort | None = None,
+    ledger: LedgerPort | None = None,
     notifier: NotifierPort | None = None,
+    dry_run: bool = False,
+    settings: EngineSettings | None = None,
 ) -> Dispatcher:
     """Return the dispatcher of every event kind, sharing one Deployer (and its ledger and notifier)."""
-    deployer = build_deployer(config, clients, env=env, cluster=cluster, notifier=notifier)
-    tracker: list[Tracker] = []
+    s = settings or EngineSettings()
+    deployer = build_deployer(
+        config, clients, env=env, cluster=cluster, ledger=ledger, notifier=notifier, dry_run=dry_run, settings=settings
+    )
 
     def build_tracker() -> Tracker:
         # Imported here: an image event, the hot path, needs neither the tracker nor the reconciler.
-        from ecr_autodeploy.rollback import Rollback
-        from ecr_autodeploy.track import Tracker
+        from ecr_autodeploy.engine.rollback import Rollback
+        from ecr_autodeploy.engine.track import Tracker
 
-        if not tracker:
-            rollback = Rollback(deployer.cluster, state_from, deployer.ledger)
-            tracker.append(Tracker(deployer.cluster, state_from, deployer.ledger, rollback, deployer.send))
-        return tracker[0]
+        rollback = Rollback(deployer.gather, deployer.locks)
+        return Tracker(
+            deployer.gather, deployer.ledger, rollback, deployer.reporter, clock=s.clock, timeout=s.rollout_timeout
+        )
 
     def build_reconciler() -> Reconciler:
-        from ecr_autodeploy.aws.inventory import Inventory
-        from ecr_autodeploy.reconcile import Reconciler
-        from ecr_autodeploy.survey import Survey
+        from ecr_autodeploy.engine.gather import RevisionCache
+        from ecr_autodeploy.engine.reconcile import Reconciler
+        from ecr_autodeploy.engine.survey import Survey
 
-        survey = Survey(config, Inventory(clients), deployer.cluster, state_from, deployer.ledger)
-        return Reconciler(deployer, survey, build_tracker())
+        # The survey's own gather remembers revisions between runs of a warm function.
+        cached = Gather(
+            deployer.gather.cluster, deployer.gather.registry, max_workers=s.max_workers, cache=RevisionCache()
+        )
+        return Reconciler(deployer, Survey(config, cached, deployer.ledger), dispatcher.tracker, clock=s.clock)
 
-    return Dispatcher(deployer, build_tracker, build_reconciler, lambda: clients.region)
+    dispatcher = Dispatcher(deployer, build_tracker, build_reconciler, lambda: clients.region)
+    return dispatcher

@@ -12,6 +12,7 @@ import itertools
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecs import Cluster, deployment_from
 from ecr_autodeploy.core.errors import NotFoundError
-from ecr_autodeploy.core.planning import Deployment
+from ecr_autodeploy.core.model import Deployment, Service, ServiceRef
 from tests.functional.world import ACCOUNT
 
 TABLE = "ecr-autodeploy-ledger"
@@ -43,35 +44,32 @@ class RolloutCluster(Cluster):
 
     # ---- the adapter, with our deployments ------------------------------------------------------------------
 
-    def services(
-        self, region: str, role_arn: str | None, cluster: str, names: Sequence[str]
-    ) -> dict[str, dict[str, Any] | NotFoundError]:
-        found = super().services(region, role_arn, cluster, names)
+    def services(self, refs: Sequence[ServiceRef]) -> dict[ServiceRef, Service | NotFoundError]:
+        found = super().services(refs)
         with self._lock:
-            for name, svc in found.items():
-                if isinstance(svc, dict):
-                    svc["deployments"] = [dict(d) for d in self._list(region, cluster, name, svc)]
-                    svc["deploymentConfiguration"] = {
-                        "deploymentCircuitBreaker": {"enable": self.breaker, "rollback": self.breaker_rollback}
-                    }
+            for ref, svc in found.items():
+                if isinstance(svc, Service):
+                    deployments = self._list(ref.region, ref.cluster, ref.service, svc)
+                    found[ref] = replace(
+                        svc,
+                        deployments=tuple(deployment_from(d) for d in deployments),
+                        circuit_breaker=self.breaker,
+                        circuit_breaker_rollback=self.breaker_rollback,
+                    )
         return found
 
-    def update(
-        self,
-        region: str,
-        role_arn: str | None,
-        cluster: str,
-        service: str,
-        *,
-        task_definition: str | None = None,
-        force: bool = False,
-    ) -> Deployment | None:
-        super().update(region, role_arn, cluster, service, task_definition=task_definition, force=force)
-        svc = super().services(region, role_arn, cluster, [service])[service]
-        assert isinstance(svc, dict)
+    def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
+        super().update(ref, task_definition=task_definition, force=force)
+        svc = self._plain(ref)
         with self._lock:
-            self.updates.append((service, task_definition))
-            return deployment_from(self._start(region, cluster, service, svc, str(svc["taskDefinition"])))
+            self.updates.append((ref.service, task_definition))
+            return deployment_from(self._start(ref.region, ref.cluster, ref.service, svc, svc.task_definition_arn))
+
+    def _plain(self, ref: ServiceRef) -> Service:
+        """Return the service as moto describes it (one deployment, never progressing)."""
+        svc = super().services([ref])[ref]
+        assert isinstance(svc, Service)
+        return svc
 
     # ---- what a test does -----------------------------------------------------------------------------------
 
@@ -99,8 +97,7 @@ class RolloutCluster(Cluster):
         if self.breaker_rollback and previous is not None:
             ecs = self._clients.ecs(region)
             ecs.update_service(cluster=cluster, service=service, taskDefinition=previous["taskDefinition"])
-            svc = super().services(region, None, cluster, [service])[service]
-            assert isinstance(svc, dict)
+            svc = self._plain(ServiceRef(region, cluster, service))
             with self._lock:
                 failed["status"] = "ACTIVE"
                 listed[:] = [d for d in listed if d is failed]
@@ -117,28 +114,25 @@ class RolloutCluster(Cluster):
 
     # ---- state ---------------------------------------------------------------------------------------------
 
-    def _list(self, region: str, cluster: str, service: str, svc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def _list(self, region: str, cluster: str, service: str, svc: Service) -> list[dict[str, Any]]:
         key = (region, cluster, service)
         if key not in self._deployments:
             # A service that existed before the test runs its first deployment, settled.
             self._deployments[key] = [
-                _deployment(
-                    "ecs-svc/initial-" + service,
-                    str(svc["taskDefinition"]),
-                    int(svc.get("desiredCount", 1)),
-                    "COMPLETED",
-                )
+                _deployment("ecs-svc/initial-" + service, svc.task_definition_arn, self._desired(svc), "COMPLETED")
             ]
         return self._deployments[key]
 
-    def _start(
-        self, region: str, cluster: str, service: str, svc: Mapping[str, Any], task_definition: str
-    ) -> dict[str, Any]:
+    @staticmethod
+    def _desired(svc: Service) -> int:
+        return svc.desired_count or 1
+
+    def _start(self, region: str, cluster: str, service: str, svc: Service, task_definition: str) -> dict[str, Any]:
         listed = self._list(region, cluster, service, svc)
         for d in listed:
             if d["status"] == "PRIMARY":
                 d["status"] = "ACTIVE"
-        new = _deployment(f"ecs-svc/{next(self._ids)}", task_definition, int(svc.get("desiredCount", 1)), "IN_PROGRESS")
+        new = _deployment(f"ecs-svc/{next(self._ids)}", task_definition, self._desired(svc), "IN_PROGRESS")
         listed.insert(0, new)
         return new
 

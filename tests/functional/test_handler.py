@@ -19,9 +19,9 @@ RULES = {"rules": [{"repository": "shop/api", "targets": [{"cluster": "shop", "s
 
 @pytest.fixture
 def fresh_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(lambda_handler, "_deployer", None)
+    monkeypatch.setattr(lambda_handler, "_app", None)
     yield
-    monkeypatch.setattr(lambda_handler, "_deployer", None)
+    monkeypatch.setattr(lambda_handler, "_app", None)
 
 
 def shop(world: World) -> None:

@@ -24,13 +24,13 @@ from moto.server import ThreadedMotoServer
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.installer import Installer, InstallOptions, install, plan_install, uninstall
 from ecr_autodeploy.cli.main import cli
+from ecr_autodeploy.aws.lambda_package import build_package
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.iam import TaskAccess, policies
 from ecr_autodeploy.core.installation import ENV_LEDGER_TABLE, Step
 from ecr_autodeploy.core.patterns import DEPLOYMENT_EVENT_NAMES
 from ecr_autodeploy.core.stack import Site, Stack
-from ecr_autodeploy.packaging import build_package
 from ecr_autodeploy.wiring import LEDGER_ENV, build_deployer
 from tests.eventbridge import deployment_verdict, is_cloudtrail, verdict
 from tests.functional import events

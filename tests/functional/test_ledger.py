@@ -13,14 +13,15 @@ from typing import Any
 import pytest
 
 from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.ecs import Cluster, state_from
+from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.aws.ledger import Ledger
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AwsError, DeployError
-from ecr_autodeploy.core.planning import Deployment
-from ecr_autodeploy.deploy import LEDGER_OFF_NOTE, ClusterPort, Deployer
-from ecr_autodeploy.outcomes import Result
-from ecr_autodeploy.wiring import build_deployer
+from ecr_autodeploy.core.model import Deployment, ServiceRef
+from ecr_autodeploy.core.outcomes import Result
+from ecr_autodeploy.engine.deploy import LEDGER_OFF_NOTE, Deployer
+from ecr_autodeploy.engine.ports import ClusterPort
+from ecr_autodeploy.wiring import EngineSettings, build_deployer
 from tests.functional import events
 from tests.functional.rollouts import TABLE, RolloutCluster, atomic_dynamodb, ledger_table
 from tests.functional.test_deploy import _set_pushed_at
@@ -53,12 +54,8 @@ def make(
     """A Deployer as one Lambda container would build it (its own clients); options as Deployer takes them."""
     clients = Clients(region="us-east-1")
     config = parse_config({"rules": list(rules)}, "test-rules")
-    built = build_deployer(config, clients, env=env, cluster=cluster(clients) if cluster else None)
-    if not options:
-        return built
-    return Deployer(
-        config, built.registry, built.cluster, state_from, ledger=built.ledger, notifier=built.notifier, **options
-    )
+    settings = EngineSettings(**options) if options else None
+    return build_deployer(config, clients, env=env, cluster=cluster(clients) if cluster else None, settings=settings)
 
 
 def in_threads(n: int, work: Callable[[int], Result]) -> list[Result | BaseException]:
@@ -92,9 +89,9 @@ def statuses(results: Sequence[Result | BaseException]) -> list[str]:
 class SlowRegister(Cluster):
     """Widens the window between reading a task definition and updating the service, as a slow API would."""
 
-    def register(self, region: str, role_arn: str | None, params: Mapping[str, Any]) -> str:
+    def register(self, where: ServiceRef, params: Mapping[str, Any]) -> str:
         time.sleep(0.2)
-        return super().register(region, role_arn, params)
+        return super().register(where, params)
 
 
 class FailingUpdate(RolloutCluster):
@@ -267,7 +264,7 @@ def test_a_newer_deployment_supersedes_the_open_record_of_the_older(ledger_world
     assert (older.state, older.superseded_by) == ("SUPERSEDED", b.deployment_id)
     newer = ledger.deployment(b.deployment_id)
     assert newer is not None
-    assert (newer.state, newer.digest, newer.previous_task_definition) == ("STARTED", second, a.task_definition)
+    assert (newer.state, newer.image.digest, newer.previous_task_definition) == ("STARTED", second, a.task_definition)
     record = ledger.services(["us-east-1/shop/api"])
     assert record["us-east-1/shop/api"].deployment_id == b.deployment_id
 

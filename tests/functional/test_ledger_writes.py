@@ -16,14 +16,15 @@ from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
 from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.ecs import Cluster, state_from
+from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.aws.ledger import Ledger
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AwsError, DeployError, NotFoundError
-from ecr_autodeploy.core.ledger import Recorded
+from ecr_autodeploy.core.ledger_items import Recorded
+from ecr_autodeploy.core.model import Service, ServiceRef
 from ecr_autodeploy.core.records import DeploymentRecord
-from ecr_autodeploy.deploy import Deployer
-from ecr_autodeploy.wiring import build_deployer
+from ecr_autodeploy.engine.deploy import Deployer
+from ecr_autodeploy.wiring import EngineSettings, build_deployer
 from tests.functional import events
 from tests.functional.rollouts import TABLE, atomic_dynamodb, ledger_table
 from tests.functional.world import World
@@ -52,12 +53,10 @@ def deployer(
     calls: Counter[str] = Counter()
     clients.client("dynamodb").meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
     rules = [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": s} for s in services]}]
-    built = build_deployer(parse_config({"rules": rules}, "test-rules"), clients, env=ENV)
-    if not wiring:
-        return built, calls
-    cluster = wiring.pop("cluster", built.cluster)
-    ledger = wiring.pop("ledger", built.ledger)
-    return Deployer(built.config, built.registry, cluster, state_from, ledger=ledger, **wiring), calls
+    config = parse_config({"rules": rules}, "test-rules")
+    cluster, ledger = wiring.pop("cluster", None), wiring.pop("ledger", None)
+    settings = EngineSettings(**wiring) if wiring else None
+    return build_deployer(config, clients, env=ENV, cluster=cluster, ledger=ledger, settings=settings), calls
 
 
 def service_item(service: str) -> dict[str, Any]:
@@ -105,9 +104,9 @@ def test_a_fan_out_releases_every_lock_whether_it_deployed_or_not(shop: World) -
 class LockTakenDuringRegister(Cluster):
     """Registers so slowly that the lease passes and the next invocation takes the service's lock."""
 
-    def register(self, region: str, role_arn: str | None, params: Mapping[str, Any]) -> str:
+    def register(self, where: ServiceRef, params: Mapping[str, Any]) -> str:
         Ledger(Clients(region="us-east-1"), TABLE).lock("us-east-1/shop/api", "next-invocation", time.time() + 61, 60)
-        return super().register(region, role_arn, params)
+        return super().register(where, params)
 
 
 def test_a_lease_that_passed_before_the_record_leaves_the_next_holders_lock_alone(
@@ -194,12 +193,10 @@ def test_a_deploy_whose_record_failed_still_releases_the_lock(shop: World, caplo
 class SecondBatchFails(Cluster):
     """DescribeServices fails for the batch that holds svc11."""
 
-    def services(
-        self, region: str, role_arn: str | None, cluster: str, names: Sequence[str]
-    ) -> dict[str, dict[str, Any] | NotFoundError]:
-        if "svc11" in names:
+    def services(self, refs: Sequence[ServiceRef]) -> dict[ServiceRef, Service | NotFoundError]:
+        if any(r.service == "svc11" for r in refs):
             raise AwsError("describing services", "ThrottlingException", "Rate exceeded", resource="shop")
-        return super().services(region, role_arn, cluster, names)
+        return super().services(refs)
 
 
 def test_services_are_described_ten_a_call_and_a_failed_call_fails_its_whole_cluster(world: World) -> None:

@@ -11,7 +11,8 @@ from moto import mock_aws
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecs import Cluster
-from ecr_autodeploy.aws.rollout import watch
+from ecr_autodeploy.core.model import ServiceRef
+from ecr_autodeploy.engine.watch import watch
 from ecr_autodeploy.local.ecs_rollout import (
     BREAKER_REASON,
     EXIT_CODE_ANNOTATION,
@@ -159,7 +160,7 @@ def test_the_watcher_reports_failed_and_rolled_back_while_ecs_advances(shop: tup
     ours = world.ecs().update_service(cluster="shop", service="api", taskDefinition=arn)["service"]["deployments"][0]
 
     status = watch(
-        Cluster(Clients(region=REGION)), REGION, None, "shop", "api", ours["id"], timeout=60, interval=1,
+        Cluster(Clients(region=REGION)), ServiceRef(REGION, "shop", "api"), ours["id"], timeout=60, interval=1,
         sleep=lambda _: rollouts.tick(),
     )  # fmt: skip
 

@@ -19,8 +19,8 @@ import pytest
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import ConfigError
-from ecr_autodeploy.deploy import Deployer
-from ecr_autodeploy.outcomes import Result
+from ecr_autodeploy.core.outcomes import Result
+from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.wiring import build_deployer, load_config
 from tests.functional import events
 from tests.functional.world import ACCOUNT, World

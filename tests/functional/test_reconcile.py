@@ -12,14 +12,14 @@ import pytest
 
 from ecr_autodeploy import handler as lambda_handler
 from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.ecs import state_from
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import DeployError
+from ecr_autodeploy.core.outcomes import Outcome
 from ecr_autodeploy.core.routes import RECONCILE_INPUT
-from ecr_autodeploy.dispatch import Dispatcher
-from ecr_autodeploy.outcomes import Outcome
-from ecr_autodeploy.reconcile import Reconciler
-from ecr_autodeploy.survey import Survey, SurveyResult
+from ecr_autodeploy.engine.dispatch import Dispatcher
+from ecr_autodeploy.engine.gather import Gather, RevisionCache
+from ecr_autodeploy.engine.reconcile import Reconciler
+from ecr_autodeploy.engine.survey import Survey, SurveyResult
 from ecr_autodeploy.wiring import build_app
 from tests.functional import events
 from tests.functional.rollouts import TABLE, RolloutCluster, ledger_table
@@ -60,9 +60,10 @@ def by_service(outcomes: tuple[Outcome, ...]) -> dict[str | None, tuple[str, str
 
 def test_reconcile_lists_then_fixes_drift(shop: World) -> None:
     digests = pushed(shop, "v0", "v1", "v2", "nightly")
-    d = app([{"repository": "shop/api", "tags": ["v*"], "targets": TARGETS}])
+    rules = [{"repository": "shop/api", "tags": ["v*"], "targets": TARGETS}]
+    d = app(rules)
 
-    listed = d.reconciler.run("us-east-1", dry_run=True)
+    listed = app(rules, dry_run=True).reconciler.run("us-east-1")
 
     assert by_service(listed.outcomes) == {"api": ("drift", digests["v2"]), "worker": ("drift", digests["v2"])}
     assert shop.images_of("shop", "api")["app"].endswith(":v0")
@@ -76,9 +77,9 @@ def test_reconcile_lists_then_fixes_drift(shop: World) -> None:
 
 def test_a_tag_still_pointing_at_the_newest_image_is_not_drift(shop: World) -> None:
     pushed(shop, "v0")
-    d = app([{"repository": "shop/api", "targets": TARGETS}])
+    d = app([{"repository": "shop/api", "targets": TARGETS}], dry_run=True)
 
-    result = d.reconciler.run("us-east-1", dry_run=True)
+    result = d.reconciler.run("us-east-1")
 
     assert {o.status for o in result.outcomes} == {"unchanged"}
 
@@ -172,9 +173,9 @@ def test_status_batches_and_shares_its_aws_calls(world: World) -> None:
 
 @pytest.fixture
 def fresh_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(lambda_handler, "_deployer", None)
+    monkeypatch.setattr(lambda_handler, "_app", None)
     yield
-    monkeypatch.setattr(lambda_handler, "_deployer", None)
+    monkeypatch.setattr(lambda_handler, "_app", None)
 
 
 def test_the_schedule_runs_reconcile_in_the_function(
@@ -230,7 +231,7 @@ class RacingSurvey(Survey):
     """The survey, after which `meanwhile` changes the world before the reconcile deploys."""
 
     def __init__(self, survey: Survey, meanwhile: Callable[[], None]) -> None:
-        super().__init__(survey.config, survey.inventory, survey.cluster, state_from, survey.ledger)
+        super().__init__(survey.config, survey.gather, survey.ledger)
         self.meanwhile = meanwhile
 
     def run(self, region: str) -> SurveyResult:
@@ -275,13 +276,13 @@ def test_a_warm_survey_describes_only_revisions_it_has_not_seen(shop: World) -> 
     d = build_app(config, clients, env={})
     calls = ecs_ecr_calls(clients)
     first = d.reconciler.survey.run("us-east-1")
-    assert (calls["DescribeTaskDefinition"], len(first.task_definitions)) == (2, 2)
+    assert (calls["DescribeTaskDefinition"], len(first.reads.task_definitions)) == (2, 2)
 
     again = d.reconciler.survey.run("us-east-1")
 
     assert calls["DescribeTaskDefinition"] == 2
     assert again.rows == first.rows
-    assert again.task_definitions == {}  # remembered, not read now: nothing to hand to the deploy step
+    assert again.reads.task_definitions == {}  # remembered, not read now: nothing to hand to the deploy step
     d.reconciler.run("us-east-1")  # deploys a new revision to both services
     calls.clear()
     after = d.reconciler.survey.run("us-east-1")
@@ -294,7 +295,7 @@ def test_the_survey_remembers_a_bounded_number_of_revisions(shop: World) -> None
     clients = Clients(region="us-east-1")
     config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
     built = build_app(config, clients, env={}).reconciler.survey
-    survey = Survey(config, built.inventory, built.cluster, state_from, None, keep=1)
+    survey = Survey(config, Gather(built.gather.cluster, built.gather.registry, cache=RevisionCache(keep=1)), None)
     calls = ecs_ecr_calls(clients)
 
     runs = [survey.run("us-east-1") for _ in range(3)]

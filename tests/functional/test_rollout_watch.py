@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ecr_autodeploy.aws.rollout import watch
+from ecr_autodeploy.aws.ecs import service_from
+from ecr_autodeploy.core.errors import NotFoundError
+from ecr_autodeploy.core.model import Service, ServiceRef
 from ecr_autodeploy.core.rollout import RolloutStatus
+from ecr_autodeploy.engine.watch import watch
 
 
 class ScriptedService:
@@ -16,10 +19,13 @@ class ScriptedService:
         self.script = script
         self.polls = 0
 
-    def describe(self, region: str, role_arn: str | None, cluster: str, service: str) -> Mapping[str, Any]:
+    def services(self, refs: Sequence[ServiceRef]) -> Mapping[ServiceRef, Service | NotFoundError]:
         deployments = self.script[min(self.polls, len(self.script) - 1)]
         self.polls += 1
-        return {"serviceName": service, "deployments": deployments}
+        return {ref: service_from({"serviceName": ref.service, "deployments": deployments}, ref) for ref in refs}
+
+
+API = ServiceRef("us-east-1", "shop", "api")
 
 
 def d(id_: str, status: str, state: str, running: int, td: str = "app:2", reason: str = "") -> dict[str, Any]:
@@ -61,10 +67,7 @@ def test_watch_reports_progress_until_completed() -> None:
 
     final = watch(
         svc,
-        "us-east-1",
-        None,
-        "shop",
-        "api",
+        API,
         "new",
         timeout=60,
         interval=5,
@@ -86,14 +89,14 @@ def test_watch_reports_a_rollback_as_failed() -> None:
         ]
     )
     clock = FakeClock()
-    final = watch(svc, "us-east-1", None, "shop", "api", "new", timeout=60, interval=1, clock=clock, sleep=clock.sleep)
+    final = watch(svc, API, "new", timeout=60, interval=1, clock=clock, sleep=clock.sleep)
     assert (final.state, final.rolled_back) == ("FAILED", True)
 
 
 def test_watch_times_out() -> None:
     svc = ScriptedService([[d("new", "PRIMARY", "IN_PROGRESS", 1)]])
     clock = FakeClock()
-    final = watch(svc, "us-east-1", None, "shop", "api", "new", timeout=12, interval=5, clock=clock, sleep=clock.sleep)
+    final = watch(svc, API, "new", timeout=12, interval=5, clock=clock, sleep=clock.sleep)
     assert final.state == "TIMEOUT"
     assert clock.now == 12
     assert svc.polls == 4

@@ -15,9 +15,10 @@ from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ledger import Ledger
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AwsError
+from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.records import DeploymentRecord
-from ecr_autodeploy.dispatch import Dispatcher
-from ecr_autodeploy.reconcile import Reconciler
+from ecr_autodeploy.engine.dispatch import Dispatcher
+from ecr_autodeploy.engine.reconcile import Reconciler
 from ecr_autodeploy.wiring import build_app
 from tests.functional.rollouts import TABLE, ledger_table
 from tests.functional.world import World
@@ -52,7 +53,7 @@ def wired(clients: Clients) -> Dispatcher:
 
 
 def record(n: int) -> DeploymentRecord:
-    return DeploymentRecord(f"ecs-svc/{n}", f"us-east-1/shop/s{n}", "us-east-1", "shop", f"s{n}", "td:1", 1700000000.0)
+    return DeploymentRecord(f"ecs-svc/{n}", ServiceRef("us-east-1", "shop", f"s{n}"), "td:1", 1700000000.0)
 
 
 def item(n: int) -> dict[str, Any]:

@@ -9,16 +9,13 @@ from typing import Any
 import pytest
 
 from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.ecs import state_from
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import EventError
 from ecr_autodeploy.core.notify import Message
-from ecr_autodeploy.dispatch import Dispatcher
-from ecr_autodeploy.outcomes import Outcome
-from ecr_autodeploy.reconcile import Reconciler
-from ecr_autodeploy.rollback import Rollback
-from ecr_autodeploy.track import Tracker
-from ecr_autodeploy.wiring import build_app
+from ecr_autodeploy.core.outcomes import Outcome
+from ecr_autodeploy.engine.dispatch import Dispatcher
+from ecr_autodeploy.engine.reconcile import Reconciler
+from ecr_autodeploy.wiring import EngineSettings, build_app
 from tests.functional import events
 from tests.functional.rollouts import BREAKER_REASON, TABLE, RolloutCluster, deployment_event, ledger_table
 from tests.functional.world import World
@@ -51,6 +48,7 @@ class Setup:
         self.notes = Recorder()
         rules = [{"repository": "shop/api", "rollback": rollback, "targets": [{"cluster": "shop", "service": "api"}]}]
         self.config = parse_config({"rules": rules}, "test-rules")
+        self.env = env
         self.app: Dispatcher = build_app(self.config, clients, env=env, cluster=self.cluster, notifier=self.notes)
 
     def deploy(self, tag: str = "v1") -> Outcome:
@@ -223,10 +221,10 @@ def test_without_a_ledger_the_digest_tag_recognises_our_deployment(shop: World) 
 
 
 def sweeper(s: Setup, timeout: float) -> Reconciler:
-    deployer = s.app.deployer
-    rollback = Rollback(deployer.cluster, state_from, deployer.ledger)
-    tracker = Tracker(deployer.cluster, state_from, deployer.ledger, rollback, deployer.send, timeout=timeout)
-    return Reconciler(deployer, s.app.reconciler.survey, tracker)
+    """Return the reconciler of the same function, with rollouts timing out after `timeout` seconds."""
+    settings = EngineSettings(rollout_timeout=timeout)
+    clients = Clients(region="us-east-1")
+    return build_app(s.config, clients, env=s.env, cluster=s.cluster, notifier=s.notes, settings=settings).reconciler
 
 
 def by_status(outcomes: Sequence[Outcome], status: str) -> list[Outcome]:
@@ -260,7 +258,7 @@ def test_reconcile_judges_a_rollout_whose_events_were_lost(shop: World) -> None:
 def test_the_function_reports_its_deployment_from_the_ecs_event(shop: World, monkeypatch: pytest.MonkeyPatch) -> None:
     from ecr_autodeploy import handler as lambda_handler
 
-    monkeypatch.setattr(lambda_handler, "_deployer", None)
+    monkeypatch.setattr(lambda_handler, "_app", None)
     rules = {"rules": [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}]}
     monkeypatch.setenv("AUTODEPLOY_CONFIG", json.dumps(rules))
     monkeypatch.setenv("AUTODEPLOY_LEDGER_TABLE", TABLE)

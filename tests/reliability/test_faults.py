@@ -33,12 +33,10 @@ import boto3
 import pytest
 
 from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.ecr import Registry
-from ecr_autodeploy.aws.ecs import Cluster, state_from
-from ecr_autodeploy.aws.ledger import Ledger
 from ecr_autodeploy.core.config import Config, parse_config
 from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG, READ_ONLY_FIELDS
-from ecr_autodeploy.deploy import Deployer
+from ecr_autodeploy.engine.deploy import Deployer
+from ecr_autodeploy.wiring import LEDGER_ENV, EngineSettings, build_deployer
 from tests.functional import events
 from tests.functional.world import World
 from tests.reliability.delivery import Delivery, SimulatedClock
@@ -204,15 +202,8 @@ LEDGER_TABLE = "ecr-autodeploy-ledger"
 
 def deployer(config: Config, clients: Clients, clock: SimulatedClock, ledger: bool) -> Deployer:
     """Return the Deployer as wiring builds it (with the ledger when installed), on the simulated clock."""
-    return Deployer(
-        config,
-        Registry(clients),
-        Cluster(clients),
-        state_from,
-        ledger=Ledger(clients, LEDGER_TABLE) if ledger else None,
-        clock=clock.time,
-        sleep=clock.sleep,
-    )
+    env = {LEDGER_ENV: LEDGER_TABLE} if ledger else {}
+    return build_deployer(config, clients, env=env, settings=EngineSettings(clock=clock.time, sleep=clock.sleep))
 
 
 def create_ledger_table(world: World) -> None:

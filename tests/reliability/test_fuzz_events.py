@@ -124,9 +124,9 @@ def lambda_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaWorld]:
         )
         monkeypatch.setenv("AUTODEPLOY_CONFIG", json.dumps(RULES))
         monkeypatch.setenv("AUTODEPLOY_LEDGER_TABLE", LEDGER_TABLE)
-        monkeypatch.setattr(lambda_handler, "_deployer", None)
+        monkeypatch.setattr(lambda_handler, "_app", None)
         yield here
-        monkeypatch.setattr(lambda_handler, "_deployer", None)
+        monkeypatch.setattr(lambda_handler, "_app", None)
 
 
 def may_deploy(event: object) -> bool:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ecr_autodeploy.aws.clients import RETRY_CONFIG
-from ecr_autodeploy.deploy import MAX_WORKERS, concurrently
+from ecr_autodeploy.engine.concurrency import MAX_WORKERS, concurrently
 
 
 def test_a_single_item_runs_in_the_callers_thread() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ecr_autodeploy.core.drift import assess, newest_allowed
 from ecr_autodeploy.core.mapping import Target
-from ecr_autodeploy.core.planning import ImageInfo
+from ecr_autodeploy.core.model import ImageInfo
 from ecr_autodeploy.core.tags import TagPolicy
 
 HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from ecr_autodeploy.packaging import SIZE_TARGET, build_package, lambda_modules
+from ecr_autodeploy.aws.lambda_package import SIZE_TARGET, build_package, lambda_modules
 
 # Run with the zip first on sys.path and the CLI/emulator libraries unimportable, as on Lambda (where boto3 is
 # the runtime's). SnapStart init wires at import, so this also proves the snapshot's init path works.
@@ -26,7 +26,7 @@ sys.path.insert(0, sys.argv[1])
 import ecr_autodeploy.handler as entry
 print(json.dumps({
     "file": entry.__file__,
-    "wired": entry._deployer is not None,
+    "wired": entry._app is not None,
     "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "click", "yaml", "moto")),
 }))
 """

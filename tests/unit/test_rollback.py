@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ecr_autodeploy.core.rollback import decide_rollback
+from ecr_autodeploy.core.rollout import decide_rollback
 
 OURS, PREVIOUS, NEWER = "td/app:3", "td/app:2", "td/app:4"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecr_autodeploy.core.planning import Deployment
+from ecr_autodeploy.core.model import Deployment
 from ecr_autodeploy.core.rollout import judge
 
 OURS = "ecs-svc/2222"

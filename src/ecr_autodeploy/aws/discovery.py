@@ -11,13 +11,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
-from ecr_autodeploy.aws.ecs import Cluster
+from ecr_autodeploy.aws.ecs import DESCRIBE_SERVICES_BATCH, Cluster
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import AwsError, NotFoundError
 from ecr_autodeploy.core.iam import ServiceScope, TaskAccess, service_scopes
+from ecr_autodeploy.core.model import Service, ServiceRef
 from ecr_autodeploy.core.stack import Site
 
 
@@ -48,20 +48,23 @@ def discover_task_access(clients: Clients, config: Config, site: Site) -> Discov
         region = scope.where(site.region)
         matched = 0
         for cluster_name, names in _services_of(clients, scope, region):
-            try:
-                found: dict[str, Any] = dict(cluster.services(region, None, cluster_name, names))
-            except NotFoundError as err:  # the cluster itself is missing
-                found = dict.fromkeys(names, err)
-            for name, described in found.items():
-                where = f"{region}/{cluster_name}/{name}"
+            refs = [ServiceRef(region, cluster_name, name) for name in names]
+            found: dict[ServiceRef, Service | AwsError] = {}
+            for start in range(0, len(refs), DESCRIBE_SERVICES_BATCH):
+                batch = refs[start : start + DESCRIBE_SERVICES_BATCH]
+                try:
+                    found.update(cluster.services(batch))
+                except NotFoundError as err:  # the cluster itself is missing
+                    found.update(dict.fromkeys(batch, err))
+            for ref, described in found.items():
                 if isinstance(described, AwsError):
-                    notes.append(f"{where}: {described.code}: not in the policy until install runs again")
+                    notes.append(f"{ref.key}: {described.code}: not in the policy until install runs again")
                     continue
                 matched += 1
-                task_definition, _tags = cluster.task_definition(region, None, str(described["taskDefinition"]))
-                families.add((scope.region, str(task_definition["family"])))
+                task_definition = cluster.task_definition(ref, described.task_definition_arn)
+                families.add((scope.region, task_definition.family))
                 for key in ("taskRoleArn", "executionRoleArn"):
-                    role = task_definition.get(key)
+                    role = task_definition.body.get(key)
                     if role:
                         roles.add(_role_arn(str(role), site))
         if not scope.exact and matched == 0:

@@ -1,16 +1,18 @@
-"""ECR adapter: what the deploy path reads from a registry."""
+"""ECR adapter: images by digest or tag, a repository's whole listing, and the registry's repositories."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.errors import NotFoundError
-from ecr_autodeploy.core.planning import ImageInfo
+from ecr_autodeploy.core.model import ImageInfo, RepositoryRef
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
+
+PAGE_SIZE = 1000  # DescribeRepositories and DescribeImages return at most 1000 per page
 
 
 class Registry:
@@ -39,7 +41,7 @@ class Registry:
             # DescribeImages fails whole when one id is missing; ask again for the arrived image alone.
             with aws_errors("describing image", resource):
                 found = client.describe_images(registryId=registry_id, repositoryName=repository, imageIds=ids[:1])
-        result = {d["imageDigest"]: _info(d, repository) for d in found.get("imageDetails", [])}
+        result = {d["imageDigest"]: image_info(d, repository) for d in found.get("imageDetails", [])}
         if digests[0] not in result:
             raise NotFoundError(
                 "describing image", "ImageNotFoundException", "not in the repository", resource=resource
@@ -48,37 +50,42 @@ class Registry:
 
     def by_tag(self, region: str, registry_id: str, repository: str, tag: str) -> ImageInfo:
         """Return the image a tag points at now."""
-        client = self._client(region)
         with aws_errors("describing image", f"{repository}:{tag}"):
-            found = client.describe_images(
+            found = self._client(region).describe_images(
                 registryId=registry_id, repositoryName=repository, imageIds=[{"imageTag": tag}]
             )
-        return _info(found["imageDetails"][0], repository)
+        return image_info(found["imageDetails"][0], repository)
 
-    def newest(
-        self, region: str, registry_id: str, repository: str, allowed: Callable[[ImageInfo], bool]
-    ) -> ImageInfo | None:
-        """Return the newest image by push time that `allowed` accepts, or None."""
-        client = self._client(region)
-        best: ImageInfo | None = None
+    def listing(self, region: str, registry_id: str, repository: str) -> list[ImageInfo]:
+        """Return every image of a repository (one listing serves every rule and service using it)."""
+        found: list[ImageInfo] = []
         with aws_errors("listing images", repository):
-            for page in client.get_paginator("describe_images").paginate(
-                registryId=registry_id, repositoryName=repository
+            for page in (
+                self._client(region)
+                .get_paginator("describe_images")
+                .paginate(registryId=registry_id, repositoryName=repository, PaginationConfig={"PageSize": PAGE_SIZE})
             ):
-                for detail in page.get("imageDetails", []):
-                    info = _info(detail, repository)
-                    if not allowed(info):
-                        continue
-                    if best is None or _pushed_key(info) > _pushed_key(best):
-                        best = info
-        return best
+                found.extend(image_info(detail, repository) for detail in page.get("imageDetails", []))
+        return found
+
+    def repositories(self, region: str) -> list[RepositoryRef]:
+        """Return every repository of the registry in `region`."""
+        found: list[RepositoryRef] = []
+        with aws_errors("listing repositories", region):
+            for page in (
+                self._client(region)
+                .get_paginator("describe_repositories")
+                .paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+            ):
+                for repo in page.get("repositories", []):
+                    found.append(
+                        RepositoryRef(str(repo["repositoryName"]), str(repo["repositoryArn"]), str(repo["registryId"]))
+                    )
+        return found
 
 
-def _pushed_key(info: ImageInfo) -> float:
-    return info.pushed_at.timestamp() if info.pushed_at else 0.0
-
-
-def _info(detail: Any, repository: str) -> ImageInfo:
+def image_info(detail: Any, repository: str) -> ImageInfo:
+    """Return the ImageInfo of a DescribeImages entry."""
     return ImageInfo(
         repository=repository,
         registry_id=str(detail.get("registryId", "")),

@@ -1,4 +1,4 @@
-"""ECS adapter: read services and task definitions, register revisions, start deployments."""
+"""ECS adapter: read services and task definitions, register revisions, start deployments (one AWS call each)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
-from ecr_autodeploy.core.errors import AwsError, NotFoundError
-from ecr_autodeploy.core.planning import Deployment, ServiceState
+from ecr_autodeploy.core.errors import NotFoundError
+from ecr_autodeploy.core.model import Deployment, Service, ServiceRef, TaskDefinition
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
@@ -21,112 +21,89 @@ class Cluster:
     def __init__(self, clients: Clients) -> None:
         self._clients = clients
 
-    def _client(self, region: str, role_arn: str | None) -> ECSClient:
-        return self._clients.ecs(region, role_arn)
+    def _client(self, ref: ServiceRef) -> ECSClient:
+        return self._clients.ecs(ref.region, ref.role_arn)
 
-    def services(
-        self, region: str, role_arn: str | None, cluster: str, names: Sequence[str]
-    ) -> dict[str, dict[str, Any] | NotFoundError]:
-        """Return each named service's description, or the NotFoundError saying why it is missing."""
-        client = self._client(region, role_arn)
-        result: dict[str, dict[str, Any] | NotFoundError] = {}
-        unique = list(dict.fromkeys(names))
-        for start in range(0, len(unique), DESCRIBE_SERVICES_BATCH):
-            batch = unique[start : start + DESCRIBE_SERVICES_BATCH]
-            with aws_errors("describing services", f"{region}/{cluster}"):
-                found = client.describe_services(cluster=cluster, services=batch)
-            for svc in found.get("services", []):
-                if svc.get("status") == "ACTIVE":
-                    result[svc["serviceName"]] = dict(svc)
-                else:
-                    result[svc["serviceName"]] = NotFoundError(
-                        "describing service",
-                        "ServiceNotActiveException",
-                        f"status {svc.get('status')}",
-                        resource=f"{region}/{cluster}/{svc['serviceName']}",
-                    )
-            for failure in found.get("failures", []):
-                name = str(failure.get("arn", "")).rsplit("/", 1)[-1]
-                reason = str(failure.get("reason", "MISSING"))
-                code = "ServiceNotFoundException" if reason == "MISSING" else reason
-                result[name] = NotFoundError(
-                    "describing service",
-                    code,
-                    str(failure.get("detail") or reason),
-                    resource=f"{region}/{cluster}/{name}",
+    def services(self, refs: Sequence[ServiceRef]) -> dict[ServiceRef, Service | NotFoundError]:
+        """Return each service, or the NotFoundError saying why it is missing: one DescribeServices call.
+
+        The refs share one (region, role, cluster) and are at most 10 (DescribeServices' limit); the engine's
+        gather step groups and batches them.
+        """
+        if not refs:
+            return {}
+        first = refs[0]
+        if len(refs) > DESCRIBE_SERVICES_BATCH or any(r.group != first.group for r in refs):
+            raise ValueError("DescribeServices takes at most 10 services of one cluster, region and role")
+        by_name = {r.service: r for r in refs}
+        where = f"{first.region}/{first.cluster}"
+        with aws_errors("describing services", where):
+            found = self._client(first).describe_services(cluster=first.cluster, services=list(by_name))
+        result: dict[ServiceRef, Service | NotFoundError] = {}
+        for svc in found.get("services", []):
+            ref = by_name.get(str(svc["serviceName"]))
+            if ref is None:
+                continue
+            if svc.get("status") == "ACTIVE":
+                result[ref] = service_from(svc, ref)
+            else:
+                result[ref] = NotFoundError(
+                    "describing service", "ServiceNotActiveException", f"status {svc.get('status')}", resource=ref.key
                 )
-        for name in unique:
-            result.setdefault(
-                name,
-                NotFoundError(
-                    "describing service",
-                    "ServiceNotFoundException",
-                    "not returned",
-                    resource=f"{region}/{cluster}/{name}",
-                ),
+        for failure in found.get("failures", []):
+            ref = by_name.get(str(failure.get("arn", "")).rsplit("/", 1)[-1])
+            if ref is None:
+                continue
+            reason = str(failure.get("reason", "MISSING"))
+            code = "ServiceNotFoundException" if reason == "MISSING" else reason
+            result[ref] = NotFoundError(
+                "describing service", code, str(failure.get("detail") or reason), resource=ref.key
             )
+        for ref in refs:
+            if ref not in result:
+                result[ref] = NotFoundError(
+                    "describing service", "ServiceNotFoundException", "not returned", resource=ref.key
+                )
         return result
 
-    def task_definition(self, region: str, role_arn: str | None, arn: str) -> tuple[dict[str, Any], list[Any]]:
-        """Return (task definition, its tags)."""
-        client = self._client(region, role_arn)
+    def task_definition(self, where: ServiceRef, arn: str) -> TaskDefinition:
+        """Return a task-definition revision with its tags, in the region and account of `where`."""
         with aws_errors("describing task definition", arn):
-            found = client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-        return dict(found["taskDefinition"]), list(found.get("tags", []))
+            found = self._client(where).describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        body = dict(found["taskDefinition"])
+        tags = tuple({"key": str(t.get("key", "")), "value": str(t.get("value", ""))} for t in found.get("tags", []))
+        return TaskDefinition(str(body.get("taskDefinitionArn", arn)), body, tags)
 
-    def register(self, region: str, role_arn: str | None, params: Mapping[str, Any]) -> str:
-        """Register a task-definition revision; return its ARN."""
-        client = self._client(region, role_arn)
+    def register(self, where: ServiceRef, params: Mapping[str, Any]) -> str:
+        """Register a task-definition revision in the region and account of `where`; return its ARN."""
         kwargs = dict(params)
         if not kwargs.get("tags"):
             kwargs.pop("tags", None)  # RegisterTaskDefinition rejects an empty tag list
         with aws_errors("registering task definition", str(params.get("family"))):
-            found = client.register_task_definition(**kwargs)
+            found = self._client(where).register_task_definition(**kwargs)
         return str(found["taskDefinition"]["taskDefinitionArn"])
 
-    def update(
-        self,
-        region: str,
-        role_arn: str | None,
-        cluster: str,
-        service: str,
-        *,
-        task_definition: str | None = None,
-        force: bool = False,
-    ) -> Deployment | None:
+    def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
         """Start a deployment (new task definition, or forced); return the new PRIMARY deployment."""
-        client = self._client(region, role_arn)
-        kwargs: dict[str, Any] = {"cluster": cluster, "service": service}
+        kwargs: dict[str, Any] = {"cluster": ref.cluster, "service": ref.service}
         if task_definition is not None:
             kwargs["taskDefinition"] = task_definition
         if force:
             kwargs["forceNewDeployment"] = True
-        with aws_errors("updating service", f"{region}/{cluster}/{service}"):
-            found = client.update_service(**kwargs)
-        return state_from(found["service"], region, cluster, {}, []).primary
-
-    def describe(self, region: str, role_arn: str | None, cluster: str, service: str) -> dict[str, Any]:
-        """Return one service's description; raise NotFoundError when it does not exist."""
-        found = self.services(region, role_arn, cluster, [service])[service]
-        if isinstance(found, AwsError):
-            raise found
-        return found
+        with aws_errors("updating service", ref.key):
+            found = self._client(ref).update_service(**kwargs)
+        return service_from(found["service"], ref).primary
 
 
-def state_from(
-    svc: Mapping[str, Any], region: str, cluster: str, task_definition: Mapping[str, Any], tags: Sequence[Any]
-) -> ServiceState:
-    """Return the ServiceState of a DescribeServices entry."""
+def service_from(svc: Mapping[str, Any], ref: ServiceRef) -> Service:
+    """Return the Service of a DescribeServices (or UpdateService) entry."""
     breaker = svc.get("deploymentConfiguration", {}).get("deploymentCircuitBreaker", {})
-    return ServiceState(
-        cluster=cluster,
-        service=str(svc["serviceName"]),
-        region=region,
+    return Service(
+        ref=ref,
         arn=str(svc.get("serviceArn", "")),
         task_definition_arn=str(svc.get("taskDefinition", "")),
-        task_definition=task_definition,
-        task_definition_tags=tuple(tags),
         deployments=tuple(deployment_from(d) for d in svc.get("deployments", [])),
+        desired_count=int(svc.get("desiredCount", 0)),
         circuit_breaker=bool(breaker.get("enable", False)),
         circuit_breaker_rollback=bool(breaker.get("rollback", False)),
     )
@@ -134,6 +111,7 @@ def state_from(
 
 def deployment_from(d: Mapping[str, Any]) -> Deployment:
     """Return a Deployment from a DescribeServices deployments[] entry."""
+    when = d.get("updatedAt") or d.get("createdAt")
     return Deployment(
         id=str(d.get("id", "")),
         status=str(d.get("status", "")),
@@ -144,4 +122,5 @@ def deployment_from(d: Mapping[str, Any]) -> Deployment:
         desired=int(d.get("desiredCount", 0)),
         pending=int(d.get("pendingCount", 0)),
         failed_tasks=int(d.get("failedTasks", 0)),
+        updated_at=when if hasattr(when, "timestamp") else None,
     )

@@ -11,14 +11,14 @@ Item layout: core/ledger.py. Every attribute name goes through ExpressionAttribu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
+from ecr_autodeploy.aws.dynamodb_items import Expr, from_item, key_of, number, text, to_item
 from ecr_autodeploy.core.errors import AwsError
-from ecr_autodeploy.core.ledger import (
+from ecr_autodeploy.core.ledger_items import (
     CLAIM_TTL_SECONDS,
     DRIFT_NOTICE_TTL_SECONDS,
     OPEN_STATES,
@@ -35,46 +35,10 @@ from ecr_autodeploy.core.ledger import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from ecr_autodeploy.core.records import DeploymentRecord, ServiceRecord
+    from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 BATCH_GET_LIMIT = 100  # BatchGetItem takes at most 100 keys per call
-
-
-@dataclass
-class _Expr:
-    """Builds one request's expressions with every attribute name and value aliased."""
-
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def name(self, attribute: str) -> str:
-        alias = f"#n{len(self.names)}"
-        self.names[alias] = attribute
-        return alias
-
-    def value(self, value: Any) -> str:
-        alias = f":v{len(self.values)}"
-        self.values[alias] = _av(value)
-        return alias
-
-    def update(self, sets: Mapping[str, Any], removes: Sequence[str] = ()) -> str:
-        parts = []
-        assigned = [f"{self.name(k)} = {self.value(v)}" for k, v in sets.items() if v is not None]
-        if assigned:
-            parts.append("SET " + ", ".join(assigned))
-        dropped = [self.name(k) for k in (*removes, *(k for k, v in sets.items() if v is None))]
-        if dropped:
-            parts.append("REMOVE " + ", ".join(dropped))
-        return " ".join(parts)
-
-    def params(self, **kwargs: Any) -> dict[str, Any]:
-        out = dict(kwargs)
-        if self.names:
-            out["ExpressionAttributeNames"] = self.names
-        if self.values:
-            out["ExpressionAttributeValues"] = self.values
-        return out
 
 
 class Ledger:
@@ -93,7 +57,7 @@ class Ledger:
 
     def lock(self, key: str, owner: str, now: float, lease: float) -> Lock:
         """Take the service's lock for `lease` seconds; when another holds it, return who and until when."""
-        e = _Expr()
+        e = Expr()
         update = e.update(
             {"lease_owner": owner, "lease_until": now + lease, "expires_at": int(now) + RECORD_TTL_SECONDS}
         )
@@ -105,7 +69,7 @@ class Ledger:
             lambda c: c.update_item(
                 **e.params(
                     TableName=self.table,
-                    Key=_key(service_pk(key)),
+                    Key=key_of(service_pk(key)),
                     UpdateExpression=update,
                     ConditionExpression=condition,
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -115,7 +79,7 @@ class Ledger:
         )
         if stopped is None:
             return Lock(True, owner, now + lease)
-        return Lock(False, _text(stopped.get("lease_owner")), _number(stopped.get("lease_until")))
+        return Lock(False, text(stopped.get("lease_owner")), number(stopped.get("lease_until")))
 
     def unlock(self, key: str, owner: str) -> bool:
         """Release the lock if we still hold it; return False when the lease had passed and another took it."""
@@ -138,8 +102,8 @@ class Ledger:
             "lease_until": now + lease,
             "expires_at": int(now) + CLAIM_TTL_SECONDS,
         }
-        e = _Expr()
-        kwargs: dict[str, Any] = {"TableName": self.table, "Item": _item(item)}
+        e = Expr()
+        kwargs: dict[str, Any] = {"TableName": self.table, "Item": to_item(item)}
         if not overwrite:
             pk, state, until = e.name("pk"), e.name("state"), e.name("lease_until")
             kwargs["ConditionExpression"] = (
@@ -156,22 +120,22 @@ class Ledger:
             return Claim(True, "claimed", event_id, None, now, now + lease)
         return Claim(
             False,
-            _text(stopped.get("state")),
-            _text(stopped.get("event_id")),
-            _text(stopped.get("deployment_id")),
-            _number(stopped.get("claimed_at")),
-            _number(stopped.get("lease_until")),
+            text(stopped.get("state")),
+            text(stopped.get("event_id")),
+            text(stopped.get("deployment_id")),
+            number(stopped.get("claimed_at")),
+            number(stopped.get("lease_until")),
         )
 
     def unclaim(self, key: str, digest: str, owner: str) -> None:
         """Drop our claim after a deploy that did not start, so that a retry can deploy."""
-        e = _Expr()
+        e = Expr()
         condition = f"{e.name('owner')} = {e.value(owner)}"
         self._conditional(
             "releasing claim",
             f"{key}@{digest}",
             lambda c: c.delete_item(
-                **e.params(TableName=self.table, Key=_key(claim_pk(key, digest)), ConditionExpression=condition)
+                **e.params(TableName=self.table, Key=key_of(claim_pk(key, digest)), ConditionExpression=condition)
             ),
             None,
         )
@@ -198,19 +162,19 @@ class Ledger:
             "expires_at": int(now) + RECORD_TTL_SECONDS,
         }
         with aws_errors("recording deployment", record.deployment_id):
-            client.put_item(TableName=self.table, Item=_item(item))
-        if claimed and record.digest:
+            client.put_item(TableName=self.table, Item=to_item(item))
+        if claimed and record.image.digest:
             self._update_if(
                 "confirming claim",
-                f"{record.service_key}@{record.digest}",
-                claim_pk(record.service_key, record.digest),
+                f"{record.service_key}@{record.image.digest}",
+                claim_pk(record.service_key, record.image.digest),
                 "owner",
                 owner,
                 sets={"state": "deployed", "deployment_id": record.deployment_id},
                 removes=("lease_until",),
             )
         old, released = self._last_deployment(record, owner if release else None)
-        previous = _text(old.get("deployment_id"))
+        previous = text(old.get("deployment_id"))
         if previous is None or previous == record.deployment_id:
             return Recorded(None, released)
         superseded = self.finish(
@@ -235,12 +199,12 @@ class Ledger:
             "state": "STARTED",
             "started_at": record.started_at,
             "expires_at": int(record.started_at) + RECORD_TTL_SECONDS,
-            "digest": record.digest,
-            "tag": record.tag,
-            "repository": record.repository,
+            "digest": record.image.digest,
+            "tag": record.image.tag,
+            "repository": record.image.repository,
         }
         if owner is not None:
-            e = _Expr()
+            e = Expr()
             update = e.update(sets, ("finished_at", "lease_owner", "lease_until"))
             condition = f"{e.name('lease_owner')} = {e.value(owner)}"
             answer: dict[str, Any] = {}
@@ -251,7 +215,7 @@ class Ledger:
                     c.update_item(
                         **e.params(
                             TableName=self.table,
-                            Key=_key(service_pk(record.service_key)),
+                            Key=key_of(service_pk(record.service_key)),
                             UpdateExpression=update,
                             ConditionExpression=condition,
                             ReturnValues="ALL_OLD",
@@ -261,19 +225,19 @@ class Ledger:
                 None,
             )
             if stopped is None:
-                return _plain(answer.get("Attributes", {})), True
-        e = _Expr()
+                return from_item(answer.get("Attributes", {})), True
+        e = Expr()
         update = e.update(sets, ("finished_at",))
         with aws_errors("recording deployment", record.service_key):
             old = self._client().update_item(
                 **e.params(
                     TableName=self.table,
-                    Key=_key(service_pk(record.service_key)),
+                    Key=key_of(service_pk(record.service_key)),
                     UpdateExpression=update,
                     ReturnValues="ALL_OLD",
                 )
             )
-        before = _plain(old.get("Attributes", {}))
+        before = from_item(old.get("Attributes", {}))
         # Our own deployment id already there: the conditional write applied and its answer was lost (botocore's
         # retry then failed the condition), so the lock went with it after all.
         return before, owner is not None and before.get("deployment_id") == record.deployment_id
@@ -282,14 +246,14 @@ class Ledger:
         """Return the record of a deployment we started, or None."""
         with aws_errors("reading deployment record", deployment_id):
             found = self._client().get_item(
-                TableName=self.table, Key=_key(deployment_pk(deployment_id)), ConsistentRead=True
+                TableName=self.table, Key=key_of(deployment_pk(deployment_id)), ConsistentRead=True
             )
         item = found.get("Item")
         if not item:
             return None
         from ecr_autodeploy.core.records import DeploymentRecord
 
-        return DeploymentRecord.from_item(_plain(item))
+        return DeploymentRecord.from_item(from_item(item))
 
     def progress(self, deployment_id: str) -> bool:
         """Move a record from STARTED to IN_PROGRESS; return False when it had moved on already."""
@@ -313,7 +277,7 @@ class Ledger:
         service: bool = True,
     ) -> DeploymentRecord | None:
         """Judge an open record once: return it updated, or None when it was judged before."""
-        e = _Expr()
+        e = Expr()
         update = e.update({**(extra or {}), "state": state, "reason": reason, "finished_at": now})
         state_name = e.name("state")
         condition = f"{state_name} IN ({', '.join(e.value(s) for s in OPEN_STATES)})"
@@ -323,7 +287,7 @@ class Ledger:
             lambda c: c.update_item(
                 **e.params(
                     TableName=self.table,
-                    Key=_key(deployment_pk(deployment_id)),
+                    Key=key_of(deployment_pk(deployment_id)),
                     UpdateExpression=update,
                     ConditionExpression=condition,
                 )
@@ -352,36 +316,36 @@ class Ledger:
         present = {k: v for k, v in values.items() if v is not None}
         if not present:
             return
-        e = _Expr()
+        e = Expr()
         update = e.update(present)
         with aws_errors("recording rollback", deployment_id):
             self._client().update_item(
-                **e.params(TableName=self.table, Key=_key(deployment_pk(deployment_id)), UpdateExpression=update)
+                **e.params(TableName=self.table, Key=key_of(deployment_pk(deployment_id)), UpdateExpression=update)
             )
 
-    def services(self, keys: Iterable[str]) -> dict[str, ServiceRecord]:
+    def services(self, keys: Iterable[str]) -> dict[str, ServiceItem]:
         """Return the per-service items of these services (missing ones left out), 100 keys per call."""
-        from ecr_autodeploy.core.records import ServiceRecord
+        from ecr_autodeploy.core.records import ServiceItem
 
         wanted = list(dict.fromkeys(keys))
-        result: dict[str, ServiceRecord] = {}
+        result: dict[str, ServiceItem] = {}
         client = self._client()
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
             batch = wanted[start : start + BATCH_GET_LIMIT]
-            request: dict[str, Any] = {self.table: {"Keys": [_key(service_pk(k)) for k in batch]}}
+            request: dict[str, Any] = {self.table: {"Keys": [key_of(service_pk(k)) for k in batch]}}
             while request:
                 with aws_errors("reading service records", self.table):
                     found = client.batch_get_item(RequestItems=request)
                 for item in found.get("Responses", {}).get(self.table, []):
-                    plain = _plain(item)
+                    plain = from_item(item)
                     key = str(plain["pk"]).removeprefix("svc#")
-                    result[key] = ServiceRecord.from_item(key, plain)
+                    result[key] = ServiceItem.from_item(key, plain)
                 request = dict(found.get("UnprocessedKeys") or {})
         return result
 
     def first_notice(self, key: str, digest: str, now: float) -> bool:
         """Return True the first time within a day that a drift of (service, digest) is noticed."""
-        e = _Expr()
+        e = Expr()
         pk, expires = e.name("pk"), e.name("expires_at")
         # TTL deletion lags by up to two days: an expired notice counts as absent.
         condition = f"attribute_not_exists({pk}) OR {expires} < {e.value(int(now))}"
@@ -389,7 +353,7 @@ class Ledger:
         stopped = self._conditional(
             "recording drift notice",
             f"{key}@{digest}",
-            lambda c: c.put_item(**e.params(TableName=self.table, Item=_item(item), ConditionExpression=condition)),
+            lambda c: c.put_item(**e.params(TableName=self.table, Item=to_item(item), ConditionExpression=condition)),
             None,
         )
         return stopped is None
@@ -408,14 +372,14 @@ class Ledger:
         removes: Sequence[str] = (),
     ) -> bool:
         """Apply an update only while `attribute` equals `expected`; return whether it applied."""
-        e = _Expr()
+        e = Expr()
         update = e.update(sets or {}, removes)
         condition = f"{e.name(attribute)} = {e.value(expected)}"
         stopped = self._conditional(
             step,
             resource,
             lambda c: c.update_item(
-                **e.params(TableName=self.table, Key=_key(pk), UpdateExpression=update, ConditionExpression=condition)
+                **e.params(TableName=self.table, Key=key_of(pk), UpdateExpression=update, ConditionExpression=condition)
             ),
             None,
         )
@@ -436,8 +400,8 @@ class Ledger:
             item: Any = err.response.get("Item")
             if item is None and read_back is not None:
                 with aws_errors(step, resource):
-                    item = client.get_item(TableName=self.table, Key=_key(read_back), ConsistentRead=True).get("Item")
-            return _plain(item or {})
+                    item = client.get_item(TableName=self.table, Key=key_of(read_back), ConsistentRead=True).get("Item")
+            return from_item(item or {})
         except BotoCoreError as err:
             raise AwsError(step, type(err).__name__, str(err), resource=resource) from err
         return None
@@ -451,13 +415,13 @@ class Ledger:
         client = self._client()
         rounds = 10  # BatchGetItem answers throttled keys as UnprocessedKeys: ask again, a bounded number of times
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            keys = [_key(deployment_pk(d)) for d in wanted[start : start + BATCH_GET_LIMIT]]
+            keys = [key_of(deployment_pk(d)) for d in wanted[start : start + BATCH_GET_LIMIT]]
             request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
             for _ in range(rounds):
                 with aws_errors("reading deployment records", self.table):
                     found = client.batch_get_item(RequestItems=request)
                 for item in found.get("Responses", {}).get(self.table, []):
-                    record = DeploymentRecord.from_item(_plain(item))
+                    record = DeploymentRecord.from_item(from_item(item))
                     result[record.deployment_id] = record
                 request = dict(found.get("UnprocessedKeys") or {})
                 if not request:
@@ -471,47 +435,3 @@ class Ledger:
                     resource=self.table,
                 )
         return result
-
-
-def _key(pk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}}
-
-
-def _av(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, float):
-        return {"N": repr(value)}
-    if isinstance(value, int):
-        return {"N": str(value)}
-    return {"S": str(value)}
-
-
-def _item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _av(v) for k, v in values.items() if v is not None}
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    """Return an item's attributes as Python values (S, N, BOOL; anything else as stored)."""
-    out: dict[str, Any] = {}
-    for name, value in item.items():
-        if "S" in value:
-            out[name] = value["S"]
-        elif "N" in value:
-            text = str(value["N"])
-            out[name] = int(text) if text.lstrip("-").isdigit() else float(text)
-        elif "BOOL" in value:
-            out[name] = bool(value["BOOL"])
-        elif "NULL" in value:
-            out[name] = None
-        else:
-            out[name] = value
-    return out
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)

@@ -11,7 +11,8 @@ from ecr_autodeploy.core.config import Config
 
 if TYPE_CHECKING:
     from ecr_autodeploy.aws.clients import Clients
-    from ecr_autodeploy.deploy import Deployer
+    from ecr_autodeploy.engine.deploy import Deployer
+    from ecr_autodeploy.engine.dispatch import Dispatcher
 
 
 @dataclass
@@ -21,6 +22,7 @@ class AppContext:
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    as_json: bool = False  # set by --json: how the one error handler (cli/main.py) shows a failed deploy
     _clients: Clients | None = field(default=None, repr=False)
 
     def clients(self) -> Clients:
@@ -41,11 +43,17 @@ class AppContext:
         """Return an empty configuration, for commands that name their targets on the command line."""
         return Config(source="command line", rules=(), seed=None, raw={})
 
-    def deployer(self, config: Config) -> Deployer:
+    def deployer(self, config: Config, *, dry_run: bool = False) -> Deployer:
         """Return the deploy engine the Lambda uses, wired to these clients."""
         from ecr_autodeploy.wiring import build_deployer
 
-        return build_deployer(config, self.clients())
+        return build_deployer(config, self.clients(), dry_run=dry_run)
+
+    def app(self, config: Config, *, dry_run: bool = False) -> Dispatcher:
+        """Return every use case the Lambda has, wired to these clients."""
+        from ecr_autodeploy.wiring import build_app
+
+        return build_app(config, self.clients(), dry_run=dry_run)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -57,4 +65,15 @@ config_option = click.option(
     default=None,
     help="Rules file (YAML or JSON). Default: AUTODEPLOY_CONFIG, else ECR_SERVICE_REGEX/ECR_CLUSTER_REGEX.",
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout instead of a table.")
+
+
+def _remember_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    app = ctx.find_object(AppContext)
+    if app is not None:
+        app.as_json = value
+    return value
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, callback=_remember_json, help="Print JSON on stdout instead of a table."
+)

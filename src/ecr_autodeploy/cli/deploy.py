@@ -12,19 +12,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ecr_autodeploy.cli.context import AppContext, json_option, pass_app
-from ecr_autodeploy.cli.output import echo_json
+from ecr_autodeploy.cli.output import echo_json, show_result
 from ecr_autodeploy.cli.plan import synthetic_event
-from ecr_autodeploy.cli.replay import show_failure, show_result
-from ecr_autodeploy.core.errors import DeployError, RolloutError
-from ecr_autodeploy.core.ledger import service_key
+from ecr_autodeploy.core.errors import RolloutError
+from ecr_autodeploy.core.image_refs import split_image
 from ecr_autodeploy.core.mapping import Target
-from ecr_autodeploy.core.planning import split_image
+from ecr_autodeploy.core.outcomes import Outcome, Result
 from ecr_autodeploy.core.rollout import RolloutStatus
 from ecr_autodeploy.core.tags import TagPolicy
-from ecr_autodeploy.outcomes import Outcome, Result
 
 if TYPE_CHECKING:
-    from ecr_autodeploy.deploy import LedgerPort
+    from ecr_autodeploy.engine.deploy import Deployer
 
 DEFAULT_TIMEOUT = 900
 
@@ -84,12 +82,8 @@ def deploy(
         rollback=rollback,
         rule=None,
     )
-    deployer = app.deployer(app.config_or_empty())
-    try:
-        result = deployer.deploy_targets(event, [target], dry_run=dry_run)
-    except DeployError as err:
-        show_failure(err, as_json)
-        raise
+    deployer = app.deployer(app.config_or_empty(), dry_run=dry_run)
+    result = deployer.deploy(event, [target])
     (outcome,) = result.outcomes
     if not wait or dry_run or outcome.status != "deployed" or not outcome.deployment_id:
         if wait and not dry_run:
@@ -98,8 +92,8 @@ def deploy(
         return
     if not as_json:
         show_result(result, as_json)
-    status = _follow(app, target, outcome.deployment_id, timeout, interval)
-    rolled_back = _roll_back(app, deployer.ledger, target, outcome, status) if rollback else None
+    status = _follow(deployer, target, outcome.deployment_id, timeout, interval)
+    rolled_back = _roll_back(deployer, target, outcome, status) if rollback else None
     if as_json:
         echo_json(_with_rollout(result, status, rolled_back))
     if status.state != "COMPLETED":
@@ -110,9 +104,8 @@ def deploy(
     click.echo(f"{cluster}/{service}: deployment {status.deployment_id} COMPLETED", err=True)
 
 
-def _follow(app: AppContext, target: Target, deployment_id: str, timeout: float, interval: float) -> RolloutStatus:
-    from ecr_autodeploy.aws.ecs import Cluster
-    from ecr_autodeploy.aws.rollout import watch
+def _follow(deployer: Deployer, target: Target, deployment_id: str, timeout: float, interval: float) -> RolloutStatus:
+    from ecr_autodeploy.engine.watch import watch
 
     last: list[str] = []
 
@@ -123,33 +116,18 @@ def _follow(app: AppContext, target: Target, deployment_id: str, timeout: float,
             last.append(line)
 
     return watch(
-        Cluster(app.clients()),
-        target.region,
-        target.role_arn,
-        target.cluster,
-        target.service,
-        deployment_id,
-        timeout=timeout,
-        interval=interval,
-        on_progress=progress,
+        deployer.gather.cluster, target.ref, deployment_id, timeout=timeout, interval=interval, on_progress=progress
     )
 
 
-def _roll_back(
-    app: AppContext, ledger: LedgerPort | None, target: Target, outcome: Outcome, status: RolloutStatus
-) -> str | None:
+def _roll_back(deployer: Deployer, target: Target, outcome: Outcome, status: RolloutStatus) -> str | None:
     """Roll back a FAILED / timed-out deployment unless ECS did; return the revision rolled back to."""
     if status.state not in ("FAILED", "TIMEOUT"):
         return None
-    from ecr_autodeploy.aws.ecs import Cluster, state_from
-    from ecr_autodeploy.rollback import Rollback, RollbackRequest
+    from ecr_autodeploy.engine.rollback import Rollback, RollbackRequest
 
     request = RollbackRequest(
-        region=target.region,
-        role_arn=target.role_arn,
-        cluster=target.cluster,
-        service=target.service,
-        key=service_key(target),
+        ref=target.ref,
         deployment_id=status.deployment_id,
         state=status.state,
         task_definition=outcome.task_definition or "",
@@ -157,7 +135,7 @@ def _roll_back(
         wanted=True,
         ecs_rolled_back=status.rolled_back,
     )
-    result = Rollback(Cluster(app.clients()), state_from, ledger).run(request)
+    result = Rollback(deployer.gather, deployer.locks).run(request)
     click.echo(f"{target.cluster}/{target.service}: {result.decision.reason}", err=True)
     return outcome.previous_task_definition if result.rolled_back else None
 

@@ -99,7 +99,7 @@ def install(
 ) -> None:
     """Create or update the function, its role and policy, rules, permissions, targets, queues and table."""
     from ecr_autodeploy.aws.installer import install as run_install
-    from ecr_autodeploy.packaging import build_package
+    from ecr_autodeploy.aws.lambda_package import build_package
 
     config = app.config(config_path)
     package = Path(package_path).read_bytes() if package_path else build_package().data

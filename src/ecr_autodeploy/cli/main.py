@@ -24,13 +24,18 @@ from ecr_autodeploy.cli import (
     validate,
 )
 from ecr_autodeploy.cli.context import AppContext
-from ecr_autodeploy.core.errors import AutodeployError
+from ecr_autodeploy.cli.output import show_failure
+from ecr_autodeploy.core.errors import AutodeployError, DeployError
 
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except DeployError as err:
+            # Every target's outcome first (the ones that worked too), then the error line.
+            show_failure(err, ctx.find_object(AppContext) or AppContext())
+            raise click.ClickException(str(err)) from err
         except AutodeployError as err:
             raise click.ClickException(str(err)) from err
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ecr_autodeploy.outcomes import Outcome
+from ecr_autodeploy.core.errors import DeployError
+from ecr_autodeploy.core.outcomes import Outcome, Result
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.cli.context import AppContext
 
 
 def echo_json(data: Any) -> None:
@@ -43,3 +47,22 @@ def outcomes_table(outcomes: Sequence[Outcome]) -> str:
         for o in outcomes
     ]
     return table(("STATUS", "TARGET", "DIGEST", "TASK DEFINITION", "REASON"), rows)
+
+
+def show_result(result: Result, as_json: bool) -> None:
+    """Print an event's result (notes, such as the ledger being off, go to stderr)."""
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        click.echo(outcomes_table(result.outcomes))
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def show_failure(err: DeployError, app: AppContext) -> None:
+    """Print the outcomes carried by a DeployError before it becomes `Error: ...`."""
+    if app.as_json:
+        echo_json({"outcomes": err.outcomes})
+    else:
+        for outcome in err.outcomes:
+            click.echo(f"{outcome.get('status')}: {outcome.get('target')}: {outcome.get('reason')}")

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import click
 
 from ecr_autodeploy.cli.context import AppContext, config_option, json_option, pass_app
-from ecr_autodeploy.cli.replay import read_event, show_failure, show_result
-from ecr_autodeploy.core.errors import DeployError
+from ecr_autodeploy.cli.output import show_result
+from ecr_autodeploy.cli.replay import read_event
 from ecr_autodeploy.core.events import DIGEST_RE, ImageEvent, repository_arn
 
 
@@ -66,14 +66,10 @@ def plan(
         raise click.UsageError("give either EVENT.json or --repository")
     if repository is not None and tag is None and digest is None:
         raise click.UsageError("--repository needs --tag or --digest")
-    deployer = app.deployer(app.config(config_path))
-    try:
-        if event_path is not None:
-            result = deployer.handle(read_event(event_path), dry_run=True)
-        else:
-            assert repository is not None  # checked above
-            result = deployer.handle_image(synthetic_event(app, repository, tag, digest, account), dry_run=True)
-    except DeployError as err:
-        show_failure(err, as_json)
-        raise
+    deployer = app.deployer(app.config(config_path), dry_run=True)
+    if event_path is not None:
+        result = deployer.handle(read_event(event_path))
+    else:
+        assert repository is not None  # checked above
+        result = deployer.deploy(synthetic_event(app, repository, tag, digest, account))
     show_result(result, as_json)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from ecr_autodeploy.cli.context import AppContext, config_option, json_option, pass_app
-from ecr_autodeploy.cli.replay import show_failure, show_result
-from ecr_autodeploy.core.errors import DeployError
+from ecr_autodeploy.cli.output import show_result
 
 
 @click.command()
@@ -16,12 +15,5 @@ from ecr_autodeploy.core.errors import DeployError
 @pass_app
 def reconcile(app: AppContext, config_path: str | None, dry_run: bool, as_json: bool) -> None:
     """Deploy the newest image the rules allow to every mapped service that does not run it."""
-    from ecr_autodeploy.wiring import build_app
-
-    dispatcher = build_app(app.config(config_path), app.clients())
-    try:
-        result = dispatcher.reconciler.run(app.clients().region, dry_run=dry_run)
-    except DeployError as err:
-        show_failure(err, as_json)
-        raise
-    show_result(result, as_json)
+    reconciler = app.app(app.config(config_path), dry_run=dry_run).reconciler
+    show_result(reconciler.run(app.clients().region), as_json)

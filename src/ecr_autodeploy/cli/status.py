@@ -6,7 +6,7 @@ import click
 
 from ecr_autodeploy.cli.context import AppContext, config_option, json_option, pass_app
 from ecr_autodeploy.cli.output import echo_json, short_digest, table
-from ecr_autodeploy.survey import ServiceStatus
+from ecr_autodeploy.engine.survey import SurveyRow
 
 
 @click.command()
@@ -15,10 +15,8 @@ from ecr_autodeploy.survey import ServiceStatus
 @pass_app
 def status(app: AppContext, config_path: str | None, as_json: bool) -> None:
     """Show every mapped service: running image, newest allowed image, drift, last deployment."""
-    from ecr_autodeploy.wiring import build_app
-
     region = app.clients().region
-    surveyed = build_app(app.config(config_path), app.clients()).reconciler.survey.run(region)
+    surveyed = app.app(app.config(config_path)).reconciler.survey.run(region)
     if as_json:
         echo_json(
             {
@@ -39,7 +37,7 @@ def status(app: AppContext, config_path: str | None, as_json: bool) -> None:
         click.echo(f"note: {note}", err=True)
 
 
-def _row(row: ServiceStatus) -> tuple[str, ...]:
+def _row(row: SurveyRow) -> tuple[str, ...]:
     d = row.drift
     running = " ".join(x for x in (d.running_tag, short_digest(d.running_digest) if d.running_digest else None) if x)
     newest = "-"

@@ -13,20 +13,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ecr_autodeploy.core.errors import TargetError
+from ecr_autodeploy.core.image_refs import split_image
 from ecr_autodeploy.core.mapping import Target
-from ecr_autodeploy.core.planning import ImageInfo, choose_containers, split_image
+from ecr_autodeploy.core.model import ImageInfo
+from ecr_autodeploy.core.ordering import newer as is_newer
+from ecr_autodeploy.core.ordering import newest as newest_of
+from ecr_autodeploy.core.planning import choose_containers
 from ecr_autodeploy.core.tags import TagPolicy
 
 DriftState = Literal["yes", "no", "newer", "unknown", "error"]
-
-
-@dataclass(frozen=True)
-class RepositoryRef:
-    """One ECR repository of the registry."""
-
-    name: str
-    arn: str
-    registry_id: str
 
 
 @dataclass(frozen=True)
@@ -43,18 +38,7 @@ class Drift:
 
 def newest_allowed(images: Iterable[ImageInfo], policy: TagPolicy) -> ImageInfo | None:
     """Return the newest image by push time whose tags the policy allows (untagged only when it allows that)."""
-    best: ImageInfo | None = None
-    for image in images:
-        if not policy.allows_any(image.tags):
-            continue
-        if best is None or _pushed(image) > _pushed(best):
-            best = image
-    return best
-
-
-def allowed_tag(policy: TagPolicy, image: ImageInfo) -> str | None:
-    """Return the first tag of the image the policy allows (None for an untagged image)."""
-    return next((tag for tag in image.tags if policy.allows(tag)), None)
+    return newest_of(image for image in images if policy.allows_any(image.tags))
 
 
 def assess(
@@ -98,7 +82,7 @@ def assess(
     if all(d == newest.digest for d in running):
         return _with(base, "no", f"runs the newest allowed image {newest.digest}")
     newer = [by_digest[d] for d in running if d is not None and d in by_digest]
-    if any(_pushed(i) > _pushed(newest) for i in newer) and not target.allow_downgrade:
+    if any(is_newer(i, newest) for i in newer) and not target.allow_downgrade:
         return _with(base, "newer", f"runs an image pushed after the newest allowed {newest.digest}")
     current = ", ".join(d or "an image not in the repository" for d in dict.fromkeys(running))
     return _with(base, "yes", f"runs {current}; newest allowed is {newest.digest}")
@@ -106,7 +90,3 @@ def assess(
 
 def _with(drift: Drift, state: DriftState, reason: str, **changes: Any) -> Drift:
     return replace(drift, state=state, reason=reason, **changes)
-
-
-def _pushed(image: ImageInfo) -> float:
-    return image.pushed_at.timestamp() if image.pushed_at else 0.0

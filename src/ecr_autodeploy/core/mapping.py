@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ecr_autodeploy.core.config import Config, Rule, SeedRegexes, Strategy, TargetSpec, name_problem
+from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.tags import TagPolicy
 
 # Seed mode deploys any tag, as the original two-regex Lambda did; untagged platform manifests are refused.
@@ -32,6 +33,11 @@ class Target:
     allow_downgrade: bool
     rollback: bool
     rule: int | None
+
+    @property
+    def ref(self) -> ServiceRef:
+        """Return where the service lives."""
+        return ServiceRef(self.region, self.cluster, self.service, self.role_arn)
 
     @property
     def key(self) -> str:

@@ -7,14 +7,16 @@ deployment of the same task definition, as the classic two-regex Lambda did.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any, Literal
 
 from ecr_autodeploy.core.errors import TargetError
+from ecr_autodeploy.core.events import ImageEvent
+from ecr_autodeploy.core.image_refs import containers_using, pinned_digests, split_image
 from ecr_autodeploy.core.mapping import Target
+from ecr_autodeploy.core.model import ImageInfo, Snapshot
+from ecr_autodeploy.core.ordering import downgrade_reason, newer, newer_running
 
 # DescribeTaskDefinition returns these; RegisterTaskDefinition refuses them.
 READ_ONLY_FIELDS = frozenset(
@@ -33,66 +35,7 @@ READ_ONLY_FIELDS = frozenset(
 DIGEST_TAG = "ecr-autodeploy:digest"
 EVENT_TAG = "ecr-autodeploy:event"
 
-# OCI/Docker media types of a multi-architecture image index; its digest is the one to deploy.
-INDEX_MEDIA_TYPES = frozenset(
-    {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
-)
-_ECR_IMAGE_RE = re.compile(r"^(?P<host>\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)/(?P<rest>.+)$")
-
 Action = Literal["register", "force", "unchanged", "skip"]
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What ECR knows about one image."""
-
-    repository: str
-    registry_id: str
-    digest: str
-    tags: tuple[str, ...] = ()
-    pushed_at: datetime | None = None
-    media_type: str | None = None
-
-    @property
-    def is_index(self) -> bool:
-        """Return True for a multi-architecture image index."""
-        return self.media_type in INDEX_MEDIA_TYPES
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """One entry of a service's ``deployments``."""
-
-    id: str
-    status: str
-    task_definition: str
-    rollout_state: str | None = None
-    rollout_reason: str | None = None
-    running: int = 0
-    desired: int = 0
-    pending: int = 0
-    failed_tasks: int = 0
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    """A service as DescribeServices returned it, with its current task definition."""
-
-    cluster: str
-    service: str
-    region: str
-    arn: str
-    task_definition_arn: str
-    task_definition: Mapping[str, Any]
-    task_definition_tags: tuple[Mapping[str, str], ...] = ()
-    deployments: tuple[Deployment, ...] = ()
-    circuit_breaker: bool = False
-    circuit_breaker_rollback: bool = False
-
-    @property
-    def primary(self) -> Deployment | None:
-        """Return the PRIMARY (newest) deployment, if any."""
-        return next((d for d in self.deployments if d.status == "PRIMARY"), None)
 
 
 @dataclass(frozen=True)
@@ -109,46 +52,24 @@ class Plan:
     current_task_definition: str | None = None
     register: Mapping[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the plan as JSON-ready data (the register parameters are summarised, not dumped)."""
-        return {
-            "target": self.target.key,
-            "cluster": self.target.cluster,
-            "service": self.target.service,
-            "region": self.target.region,
-            "strategy": self.target.strategy,
-            "action": self.action,
-            "reason": self.reason,
-            "digest": self.digest,
-            "tag": self.tag,
-            "containers": list(self.containers),
-            "images": dict(self.images),
-            "current_task_definition": self.current_task_definition,
-            "family": self.register.get("family") if self.register else None,
-        }
+    @property
+    def changes(self) -> bool:
+        """Return True when applying the plan starts a deployment."""
+        return self.action in ("register", "force")
 
 
-def split_image(image: str) -> tuple[str | None, str, str | None, str | None]:
-    """Return (ECR registry host or None, repository, tag, digest) of a container image reference."""
-    match = _ECR_IMAGE_RE.match(image)
-    host, rest = (match.group("host"), match.group("rest")) if match else (None, image)
-    digest = None
-    if "@" in rest:
-        rest, digest = rest.split("@", 1)
-    tag = None
-    if ":" in rest.rsplit("/", 1)[-1]:
-        rest, tag = rest.rsplit(":", 1)
-    return host, rest, tag, digest
+def tag_refusal(target: Target, event: ImageEvent) -> str | None:
+    """Return why the event's tag may not deploy to the target, or None (no tag yet, or allowed)."""
+    if event.tag is not None and not target.tags.allows(event.tag):
+        return target.tags.reason(event.tag)
+    return None
 
 
-def containers_using(task_definition: Mapping[str, Any], repository: str) -> list[str]:
-    """Return the names of the containers whose image is an ECR image of `repository`."""
-    names = []
-    for container in task_definition.get("containerDefinitions", []):
-        host, repo, _, _ = split_image(str(container.get("image", "")))
-        if host is not None and repo == repository:
-            names.append(str(container["name"]))
-    return names
+def image_refusal(target: Target, event: ImageEvent, image: ImageInfo) -> str | None:
+    """Return why an image that arrived without a tag may not deploy (judged on its tags in ECR), or None."""
+    if event.tag is None and not target.tags.allows_any(image.tags):
+        return target.tags.reason(image.tags[0] if image.tags else None)
+    return None
 
 
 def choose_containers(target: Target, task_definition: Mapping[str, Any], repository: str) -> tuple[str, ...]:
@@ -168,18 +89,9 @@ def choose_containers(target: Target, task_definition: Mapping[str, Any], reposi
     return tuple(target.containers)
 
 
-def pinned_digests(task_definition: Mapping[str, Any], containers: Sequence[str]) -> dict[str, str | None]:
-    """Return, for each named container, the digest its image is pinned to (None for a tag)."""
-    result: dict[str, str | None] = {}
-    for container in task_definition.get("containerDefinitions", []):
-        if container.get("name") in containers:
-            result[str(container["name"])] = split_image(str(container.get("image", "")))[3]
-    return result
-
-
 def plan_target(
     target: Target,
-    state: ServiceState,
+    snapshot: Snapshot,
     image: ImageInfo,
     registry: str,
     *,
@@ -188,18 +100,19 @@ def plan_target(
     running: Mapping[str, ImageInfo],
 ) -> Plan:
     """Return the plan for one target; `running` maps digests the service runs now to what ECR knows of them."""
-    td = state.task_definition
+    td = snapshot.task_definition
+    current = snapshot.service.task_definition_arn
     if target.strategy == "force":
         return Plan(
             target,
             "force",
-            f"force a new deployment of {state.task_definition_arn}",
+            f"force a new deployment of {current}",
             digest=image.digest,
             tag=tag,
-            current_task_definition=state.task_definition_arn,
+            current_task_definition=current,
         )
-    containers = choose_containers(target, td, image.repository)
-    pinned = pinned_digests(td, containers)
+    containers = choose_containers(target, td.body, image.repository)
+    pinned = pinned_digests(td.body, containers)
     base = Plan(
         target,
         "unchanged",
@@ -207,18 +120,14 @@ def plan_target(
         digest=image.digest,
         tag=tag,
         containers=containers,
-        current_task_definition=state.task_definition_arn,
+        current_task_definition=current,
     )
     if all(d == image.digest for d in pinned.values()):
         return base
-    newer = _newer_running(pinned.values(), image, running)
-    if newer is not None and not target.allow_downgrade:
-        reason = (
-            f"runs {newer.digest} pushed {_iso(newer.pushed_at)}, newer than {image.digest} pushed "
-            f"{_iso(image.pushed_at)}; set allow_downgrade: true to deploy older images"
-        )
-        return replace(base, action="skip", reason=reason)
-    register, images = pin_task_definition(td, state.task_definition_tags, containers, registry, image, event_id)
+    newer_image = newer_running(pinned.values(), image, running)
+    if newer_image is not None and not target.allow_downgrade:
+        return replace(base, action="skip", reason=downgrade_reason(newer_image, image))
+    register, images = pin_task_definition(td.body, td.tags, containers, registry, image, event_id)
     reason = f"pin {', '.join(containers)} to {image.digest}"
     return replace(base, action="register", reason=reason, images=images, register=register)
 
@@ -249,17 +158,13 @@ def pin_task_definition(
     return params, images
 
 
-def _newer_running(
-    pinned: Iterable[str | None], image: ImageInfo, running: Mapping[str, ImageInfo]
-) -> ImageInfo | None:
-    if image.pushed_at is None:
-        return None
-    for digest in pinned:
-        info = running.get(digest) if digest else None
-        if info is not None and info.pushed_at is not None and info.pushed_at > image.pushed_at:
-            return info
-    return None
-
-
-def _iso(when: datetime | None) -> str:
-    return when.isoformat() if when else "at an unknown time"
+def force_order(plan: Plan, last: str | None, image: ImageInfo, known: Mapping[str, ImageInfo]) -> Plan:
+    """Return a force plan turned into unchanged/skip when the digest last forced there is this one or newer."""
+    if plan.action != "force" or last is None:
+        return plan
+    if last == image.digest:
+        return replace(plan, action="unchanged", reason=f"the last force deployment here was of {image.digest}")
+    previous = known.get(last)
+    if previous is not None and newer(previous, image) and not plan.target.allow_downgrade:
+        return replace(plan, action="skip", reason=downgrade_reason(previous, image, "last forced"))
+    return plan

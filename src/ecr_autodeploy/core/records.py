@@ -1,15 +1,20 @@
-"""The ledger's records: a deployment this tool started, and the per-service item (see core/ledger.py for keys).
+"""The ledger's records: a deployment this tool started, and the per-service item (keys: core/ledger_items.py).
 
-Kept apart from core/ledger.py so that an image event that deploys nothing never builds these classes.
+Kept apart from core/ledger_items.py so that an image event that deploys nothing never builds these classes.
+Items are flat (one attribute per field); the records group them into a ServiceRef and a Provenance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from ecr_autodeploy.core.ledger import OPEN_STATES, RecordState
+from ecr_autodeploy.core.ledger_items import OPEN_STATES, RecordState
+from ecr_autodeploy.core.model import Provenance, ServiceRef
+
+_REF_FIELDS = ("region", "cluster", "service", "role_arn")
+_IMAGE_FIELDS = tuple(f.name for f in fields(Provenance))
 
 
 @dataclass(frozen=True)
@@ -17,26 +22,17 @@ class DeploymentRecord:
     """A deployment this tool started: enough to recognise its ECS events, report it and roll it back."""
 
     deployment_id: str
-    service_key: str
-    region: str
-    cluster: str
-    service: str
+    ref: ServiceRef
     task_definition: str
     started_at: float
+    image: Provenance = field(default_factory=Provenance)
     state: RecordState = "STARTED"
-    role_arn: str | None = None
     rule: int | None = None
     rollback: bool = False
     strategy: str | None = None
-    repository: str | None = None
-    tag: str | None = None
-    digest: str | None = None
     previous_task_definition: str | None = None
     event_id: str | None = None
     event_kind: str | None = None
-    account: str | None = None
-    source_region: str | None = None
-    source_account: str | None = None
     reason: str | None = None
     finished_at: float | None = None
     superseded_by: str | None = None
@@ -46,30 +42,49 @@ class DeploymentRecord:
     rolled_back_by: Literal["ecs", "ecr-autodeploy"] | None = None
 
     @property
+    def service_key(self) -> str:
+        """Return the ledger key of the service."""
+        return self.ref.ledger_key
+
+    @property
     def open(self) -> bool:
         """Return True while the rollout has not been judged."""
         return self.state in OPEN_STATES
 
     def to_item(self) -> dict[str, Any]:
-        """Return the record as item attributes (None fields left out)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """Return the record as flat item attributes (None fields left out)."""
+        values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("ref", "image")}
+        values.update({name: getattr(self.ref, name) for name in _REF_FIELDS})
+        values.update(asdict(self.image))
+        values["service_key"] = self.service_key
+        return {k: v for k, v in values.items() if v is not None}
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> DeploymentRecord:
         """Return the record stored in an item (unknown attributes ignored)."""
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in item.items() if k in names}
+
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            return None if value is None else str(value)
+
+        names = {f.name for f in fields(cls)} - {"ref", "image"}
+        values: dict[str, Any] = {k: v for k, v in item.items() if k in names}
         for key in ("started_at", "finished_at"):
             if values.get(key) is not None:
                 values[key] = float(values[key])
         if values.get("rule") is not None:
             values["rule"] = int(values["rule"])
-        return replace(cls("", "", "", "", "", "", 0.0), **values)
+        values.setdefault("deployment_id", "")
+        values.setdefault("task_definition", "")
+        values.setdefault("started_at", 0.0)
+        ref = ServiceRef(text("region") or "", text("cluster") or "", text("service") or "", text("role_arn"))
+        image = Provenance(**{name: text(name) for name in _IMAGE_FIELDS})
+        return cls(ref=ref, image=image, **values)
 
 
 @dataclass(frozen=True)
-class ServiceRecord:
-    """The per-service item: who holds the lock, and the last deployment started there."""
+class ServiceItem:
+    """The per-service ledger item: who holds the lock, and the last deployment started there."""
 
     key: str
     deployment_id: str | None = None
@@ -83,7 +98,7 @@ class ServiceRecord:
     lease_until: float | None = None
 
     @classmethod
-    def from_item(cls, key: str, item: Mapping[str, Any]) -> ServiceRecord:
+    def from_item(cls, key: str, item: Mapping[str, Any]) -> ServiceItem:
         """Return the record stored in a service item."""
 
         def number(name: str) -> float | None:

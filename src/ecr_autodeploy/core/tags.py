@@ -262,6 +262,10 @@ class TagPolicy:
         tags = list(tags)
         return any(self.allows(t) for t in tags) if tags else self.untagged
 
+    def first_allowed(self, tags: Iterable[str]) -> str | None:
+        """Return the first of these tags the policy allows (None for none, or an untagged image)."""
+        return next((tag for tag in tags if self.allows(tag)), None)
+
     def reason(self, tag: str | None) -> str:
         """Return why this tag is refused (or, when it is allowed, why it is)."""
         if tag is None:

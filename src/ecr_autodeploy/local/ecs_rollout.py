@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
-from ecr_autodeploy.core.planning import split_image
+from ecr_autodeploy.core.image_refs import split_image
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 
 EXIT_CODE_ANNOTATION = "ecr-autodeploy.demo/exit-code"

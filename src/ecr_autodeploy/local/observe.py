@@ -7,9 +7,10 @@ from collections.abc import Callable, Mapping
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecs import Cluster
+from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.local.world import World
 
-ServiceState = tuple[str, tuple[str, ...], int]  # (task definition family:revision, deployment ids, revisions)
+ServiceShape = tuple[str, tuple[str, ...], int]  # (task definition family:revision, deployment ids, revisions)
 
 
 def task_definitions(clients: Clients, world: World) -> dict[str, str]:
@@ -26,13 +27,13 @@ def app_images(clients: Clients, world: World) -> dict[str, str]:
     arns = task_definitions(clients, world)
     images = {}
     for spec in world.services:
-        td, _ = cluster.task_definition(world.deploy_region, None, arns[spec.name])
-        containers = {c["name"]: c["image"] for c in td["containerDefinitions"]}
+        where = ServiceRef(world.deploy_region, world.cluster, spec.name)
+        containers = {c["name"]: c["image"] for c in cluster.task_definition(where, arns[spec.name]).containers}
         images[spec.name] = str(containers[spec.container])
     return images
 
 
-def service_states(clients: Clients, world: World) -> dict[str, ServiceState]:
+def service_states(clients: Clients, world: World) -> dict[str, ServiceShape]:
     """Return per service its task definition, its deployment ids and how many revisions its family has."""
     ecs = clients.ecs(world.deploy_region)
     found = ecs.describe_services(cluster=world.cluster, services=[s.name for s in world.services])["services"]

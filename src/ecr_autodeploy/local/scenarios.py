@@ -24,15 +24,16 @@ from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecs import Cluster
-from ecr_autodeploy.aws.rollout import watch
-from ecr_autodeploy.core.planning import split_image
+from ecr_autodeploy.core.image_refs import split_image
+from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.rollout import RolloutStatus
+from ecr_autodeploy.engine.watch import watch
 from ecr_autodeploy.local import world as demo_world
 from ecr_autodeploy.local.delivery import ENVELOPE_KEYS, Delivery, Invocation
 from ecr_autodeploy.local.ecs_rollout import EcsRollouts
 from ecr_autodeploy.local.emulator import Emulator, isolated_environment
-from ecr_autodeploy.local.install import Installed, install_into
 from ecr_autodeploy.local.observe import app_images, service_states, task_definitions, wait_steady_on
+from ecr_autodeploy.local.provision import Installed, install_into
 from ecr_autodeploy.local.replication import Replication, Replicator
 from ecr_autodeploy.local.summary import Check, ScenarioResult, ServiceRow, Summary
 from ecr_autodeploy.local.world import World
@@ -408,10 +409,7 @@ class Demo:
         def one(service: str, outcome: dict[str, Any]) -> RolloutStatus:
             return watch(
                 cluster,
-                built.deploy_region,
-                None,
-                built.cluster,
-                service,
+                ServiceRef(built.deploy_region, built.cluster, service),
                 str(outcome["deployment_id"]),
                 timeout=self.wait_s,
                 interval=POLL_S,

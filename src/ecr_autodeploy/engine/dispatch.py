@@ -9,13 +9,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ecr_autodeploy.core.events import Ignored
+from ecr_autodeploy.core.outcomes import Outcome, Result
 from ecr_autodeploy.core.routes import route
-from ecr_autodeploy.deploy import Deployer
-from ecr_autodeploy.outcomes import Outcome, Result, log_decision
+from ecr_autodeploy.engine.deploy import Deployer
 
 if TYPE_CHECKING:
-    from ecr_autodeploy.reconcile import Reconciler
-    from ecr_autodeploy.track import Tracker
+    from ecr_autodeploy.engine.reconcile import Reconciler
+    from ecr_autodeploy.engine.track import Tracker
 
 
 class Dispatcher:
@@ -49,19 +49,19 @@ class Dispatcher:
             self._reconciler = self._build_reconciler()
         return self._reconciler
 
-    def handle(self, raw: object, *, dry_run: bool = False) -> Result:
-        """Return the result of one event; raise EventError (malformed) or DeployError (a target failed)."""
+    def handle(self, raw: object) -> Result:
+        """Return the result of one event, reported; raise EventError (malformed) or DeployError (a target failed)."""
         kind = route(raw)
         if kind == "reconcile":
-            return self.reconciler.run(self._region(), dry_run=dry_run)
+            return self.reconciler.run(self._region())
         if kind == "image":
-            return self.deployer.handle(raw, dry_run=dry_run)
+            return self.deployer.handle(raw)
         from ecr_autodeploy.core.ecs_events import parse_deployment_event
 
         event = parse_deployment_event(raw)
+        dry_run = self.deployer.reporter.dry_run
         if isinstance(event, Ignored) or dry_run:
             reason = event.reason if isinstance(event, Ignored) else "a dry run does not judge deployments"
-            outcome = Outcome("ignored", reason)
-            log_decision(outcome, event.event_id)
-            return Result(event.event_id, "deployment", None, None, None, (outcome,))
+            result = Result(event.event_id, "deployment", None, None, None, (Outcome("ignored", reason),))
+            return self.deployer.reporter.finish(result, "")
         return self.tracker.handle(event)

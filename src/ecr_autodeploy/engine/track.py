@@ -15,22 +15,23 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from ecr_autodeploy.core.ecs_events import DeploymentEvent
 from ecr_autodeploy.core.errors import AwsError
-from ecr_autodeploy.core.ledger import ROLLOUT_TIMEOUT_SECONDS
-from ecr_autodeploy.core.notify import Message, MessageKind, service_console_url
-from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG, ServiceState, split_image
+from ecr_autodeploy.core.image_refs import split_image
+from ecr_autodeploy.core.ledger_items import ROLLOUT_TIMEOUT_SECONDS
+from ecr_autodeploy.core.messages import JUDGED_KINDS, judged_message
+from ecr_autodeploy.core.model import Provenance, Service, ServiceRef
+from ecr_autodeploy.core.outcomes import Outcome, Result, Status, record_outcome
+from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG
 from ecr_autodeploy.core.records import DeploymentRecord
-from ecr_autodeploy.core.rollout import RolloutStatus, judge
-from ecr_autodeploy.deploy import ClusterPort, LedgerPort, StateReader
-from ecr_autodeploy.outcomes import Outcome, Result, Status, log_decision
-from ecr_autodeploy.rollback import Rollback, RollbackRequest, RollbackResult
+from ecr_autodeploy.core.rollout import RolloutStatus, failed_status, judge
+from ecr_autodeploy.engine.gather import Gather
+from ecr_autodeploy.engine.ports import LedgerPort
+from ecr_autodeploy.engine.report import Reporter
+from ecr_autodeploy.engine.rollback import Rollback, RollbackRequest, RollbackResult
 
-Sender = Callable[[Sequence[Message]], None]
 logger = logging.getLogger("ecr_autodeploy")
-_MESSAGE_KINDS: dict[str, MessageKind] = {"COMPLETED": "completed", "FAILED": "failed", "TIMEOUT": "failed"}
 
 
 class Tracker:
@@ -38,39 +39,37 @@ class Tracker:
 
     def __init__(
         self,
-        cluster: ClusterPort,
-        state_reader: StateReader,
+        gather: Gather,
         ledger: LedgerPort | None,
         rollback: Rollback,
-        send: Sender,
+        reporter: Reporter,
         *,
         clock: Callable[[], float] = time.time,
         timeout: float = ROLLOUT_TIMEOUT_SECONDS,
     ) -> None:
-        self.cluster = cluster
+        self.gather = gather
         self.ledger = ledger
         self.rollback = rollback
-        self._state = state_reader
-        self._send = send
+        self.reporter = reporter
         self._clock = clock
         self._timeout = timeout
 
     def handle(self, event: DeploymentEvent) -> Result:
         """Return the outcome of one ECS deployment event (ignored when the deployment is not ours)."""
         outcome = self._handle(event)
-        log_decision(outcome, event.event_id)
-        return Result(event.event_id, "deployment", outcome.repository, outcome.tag, outcome.digest, (outcome,))
+        result = Result(event.event_id, "deployment", outcome.repository, outcome.tag, outcome.digest, (outcome,))
+        return self.reporter.finish(result, outcome.target or event.service)
 
     def _handle(self, event: DeploymentEvent) -> Outcome:
         if self.ledger is None:
             return self._by_tag(event)
         record = self.ledger.deployment(event.deployment_id)
-        if record is None or record.service != event.service:
+        if record is None or record.ref.service != event.service:
             return _foreign(event, "it has no ledger record")
         if event.state == "IN_PROGRESS":
             if self.ledger.progress(record.deployment_id):
-                return _outcome(record, "in_progress", event.reason or "rollout in progress", "IN_PROGRESS")
-            return _outcome(record, "ignored", f"deployment {record.deployment_id} is {record.state} already")
+                return record_outcome(record, "in_progress", event.reason or "rollout in progress", "IN_PROGRESS")
+            return record_outcome(record, "ignored", f"deployment {record.deployment_id} is {record.state} already")
         if event.state == "COMPLETED":
             status = RolloutStatus(
                 "COMPLETED",
@@ -79,68 +78,56 @@ class Tracker:
                 task_definition=record.task_definition,
             )
             return self.settle(record, status, None)
-        state = self._describe(record)
-        return self.settle(record, failed_status(record, state, event.reason), state)
+        service = self._describe(record.ref)
+        return self.settle(record, _failed(record, service, event.reason), service)
 
-    def settle(self, record: DeploymentRecord, status: RolloutStatus, state: ServiceState | None) -> Outcome:
+    def settle(self, record: DeploymentRecord, status: RolloutStatus, service: Service | None) -> Outcome:
         """Record the judged status once, roll back when due, notify; return the outcome."""
         now = self._clock()
         if self.ledger is not None:
             by = "ecs" if status.rolled_back else None
             judged = self.ledger.finish(record.deployment_id, status.state, status.reason, now, {"rolled_back_by": by})
             if judged is None:
-                return _outcome(record, "ignored", f"deployment {record.deployment_id} was judged before")
+                return record_outcome(record, "ignored", f"deployment {record.deployment_id} was judged before")
         rollback: RollbackResult | None = None
         if status.state in ("FAILED", "TIMEOUT"):
             rollback = self._roll_back(record, status)
         outcome = _judged(record, status, rollback, now)
-        kind = _MESSAGE_KINDS.get(status.state)
+        kind = JUDGED_KINDS.get(status.state)
         if kind is not None:
-            self._send([_message(kind, outcome, record)])
+            self.reporter.send([judged_message(kind, outcome, record)])
         return outcome
 
-    def sweep(self, pending: Sequence[tuple[DeploymentRecord, ServiceState]]) -> list[Outcome]:
+    def sweep(self, pending: Sequence[tuple[DeploymentRecord, Service]]) -> list[Outcome]:
         """Judge open records from a fresh DescribeServices: lost events, and rollouts past the timeout."""
         outcomes = []
         now = self._clock()
-        for record, state in pending:
+        for record, service in pending:
             if not record.open:
                 continue
-            status = judge(record.deployment_id, state.deployments)
+            status = judge(record.deployment_id, service.deployments)
             if status.state == "IN_PROGRESS":
                 age = now - record.started_at
                 if age < self._timeout:
                     outcomes.append(
-                        _outcome(record, "in_progress", f"rollout in progress for {age:.0f}s", "IN_PROGRESS")
+                        record_outcome(record, "in_progress", f"rollout in progress for {age:.0f}s", "IN_PROGRESS")
                     )
                     continue
                 status = replace(status, state="TIMEOUT", reason=f"rollout not finished after {age:.0f}s")
             elif status.state == "FAILED":
-                status = failed_status(record, state, status.reason)
-            outcome = self.settle(record, status, state)
-            log_decision(outcome, None)
-            outcomes.append(outcome)
+                status = _failed(record, service, status.reason)
+            outcomes.append(self.settle(record, status, service))
         return outcomes
 
     # ---- helpers --------------------------------------------------------------------------------------------
 
-    def _describe(self, record: DeploymentRecord) -> ServiceState | None:
-        try:
-            found = self.cluster.services(record.region, record.role_arn, record.cluster, [record.service])
-        except AwsError:
-            return None  # judged from the event alone
-        svc = found.get(record.service)
-        if svc is None or isinstance(svc, AwsError):
-            return None
-        return self._state(svc, record.region, record.cluster, {}, [])
+    def _describe(self, ref: ServiceRef) -> Service | None:
+        found = self.gather.services([ref]).get(ref)
+        return None if found is None or isinstance(found, AwsError) else found  # else judged from the event alone
 
     def _roll_back(self, record: DeploymentRecord, status: RolloutStatus) -> RollbackResult:
         request = RollbackRequest(
-            region=record.region,
-            role_arn=record.role_arn,
-            cluster=record.cluster,
-            service=record.service,
-            key=record.service_key,
+            ref=record.ref,
             deployment_id=record.deployment_id,
             state=status.state,
             task_definition=record.task_definition,
@@ -194,41 +181,35 @@ class Tracker:
         """Without a ledger: ours when the deployment's task definition carries the digest tag (no rollback)."""
         if event.cluster is None:
             return _foreign(event, "its service ARN names no cluster and there is no ledger")
-        found = self.cluster.services(event.region, None, event.cluster, [event.service])[event.service]
+        ref = ServiceRef(event.region, event.cluster, event.service)
+        found = self.gather.services([ref])[ref]
         if isinstance(found, AwsError):
             raise found
-        state = self._state(found, event.region, event.cluster, {}, [])
-        ours = next((d for d in state.deployments if d.id == event.deployment_id), None)
+        ours = next((d for d in found.deployments if d.id == event.deployment_id), None)
         if ours is None:
             return _foreign(event, "it is no longer listed and there is no ledger")
-        td, tags = self.cluster.task_definition(event.region, None, ours.task_definition)
-        values = {str(t.get("key")): str(t.get("value")) for t in tags}
-        digest = values.get(DIGEST_TAG)
+        td = self.gather.cluster.task_definition(ref, ours.task_definition)
+        digest = td.tag(DIGEST_TAG)
         if digest is None:
             return _foreign(event, f"its task definition has no {DIGEST_TAG} tag")
         repository = next(
             (
                 split_image(str(c.get("image", "")))[1]
-                for c in td.get("containerDefinitions", [])
+                for c in td.containers
                 if str(c.get("image", "")).endswith(f"@{digest}")
             ),
             None,
         )
         record = DeploymentRecord(
             deployment_id=event.deployment_id,
-            service_key=f"{event.region}/{event.cluster}/{event.service}",
-            region=event.region,
-            cluster=event.cluster,
-            service=event.service,
+            ref=ref,
             task_definition=ours.task_definition,
             started_at=0.0,
-            repository=repository,
-            digest=digest,
-            event_id=values.get(EVENT_TAG),
-            account=event.account,
+            image=Provenance(repository=repository, digest=digest, account=event.account),
+            event_id=td.tag(EVENT_TAG),
         )
         if event.state == "IN_PROGRESS":
-            return _outcome(record, "in_progress", event.reason or "rollout in progress", "IN_PROGRESS")
+            return record_outcome(record, "in_progress", event.reason or "rollout in progress", "IN_PROGRESS")
         if event.state == "COMPLETED":
             status = RolloutStatus(
                 "COMPLETED",
@@ -238,35 +219,12 @@ class Tracker:
                 desired=ours.desired,
                 task_definition=ours.task_definition,
             )
-            return self.settle(record, status, state)
-        return self.settle(record, failed_status(record, state, event.reason), state)
+            return self.settle(record, status, found)
+        return self.settle(record, _failed(record, found, event.reason), found)
 
 
-def failed_status(record: DeploymentRecord, state: ServiceState | None, reason: str) -> RolloutStatus:
-    """Return FAILED for our deployment with ECS's reason; rolled_back when ECS put the previous revision back."""
-    judged = judge(record.deployment_id, state.deployments) if state is not None else None
-    rolled_back = bool(judged and judged.state == "FAILED" and judged.rolled_back)
-    if not rolled_back and state is not None:
-        # The failed deployment may already be gone from the list once ECS's rollback completed.
-        rolled_back = (
-            state.circuit_breaker
-            and state.circuit_breaker_rollback
-            and state.task_definition_arn != record.task_definition
-        )
-    text = reason or (judged.reason if judged else "") or "deployment failed"
-    if rolled_back and "rolled back" not in text:
-        current = state.task_definition_arn.rsplit("/", 1)[-1] if state else "the previous revision"
-        text = f"{text} (rolled back by ECS to {current})"
-    return RolloutStatus(
-        "FAILED",
-        text,
-        record.deployment_id,
-        running=judged.running if judged else 0,
-        desired=judged.desired if judged else 0,
-        pending=judged.pending if judged else 0,
-        task_definition=record.task_definition,
-        rolled_back=rolled_back,
-    )
+def _failed(record: DeploymentRecord, service: Service | None, reason: str) -> RolloutStatus:
+    return failed_status(record.deployment_id, record.task_definition, service, reason)
 
 
 def _judged(record: DeploymentRecord, status: RolloutStatus, rollback: RollbackResult | None, now: float) -> Outcome:
@@ -282,30 +240,10 @@ def _judged(record: DeploymentRecord, status: RolloutStatus, rollback: RollbackR
         elif not status.rolled_back and record.rollback:
             reason = f"{reason}; not rolled back: {rollback.decision.reason}"
     return replace(
-        _outcome(record, statuses.get(status.state, "rollout_failed"), reason, status.state),
+        record_outcome(record, statuses.get(status.state, "rollout_failed"), reason, status.state),
         rolled_back=rolled_back,
         rollback_task_definition=rollback_td,
         duration_seconds=round(now - record.started_at, 1) if record.started_at > 0 else None,
-    )
-
-
-def _outcome(record: DeploymentRecord, status: Status, reason: str, rollout_state: str | None = None) -> Outcome:
-    return Outcome(
-        status,
-        reason,
-        target=f"{record.region}/{record.cluster}/{record.service}",
-        cluster=record.cluster,
-        service=record.service,
-        region=record.region,
-        rule=record.rule,
-        strategy=record.strategy,
-        repository=record.repository,
-        tag=record.tag,
-        digest=record.digest,
-        task_definition=record.task_definition,
-        previous_task_definition=record.previous_task_definition,
-        deployment_id=record.deployment_id,
-        rollout_state=rollout_state,
     )
 
 
@@ -318,30 +256,4 @@ def _foreign(event: DeploymentEvent, why: str) -> Outcome:
         region=event.region,
         deployment_id=event.deployment_id,
         rollout_state=event.state,
-    )
-
-
-def _message(kind: MessageKind, outcome: Outcome, record: DeploymentRecord) -> Message:
-    text: Any = outcome.rollout_state or outcome.status
-    if outcome.rolled_back:
-        text = f"{text}, rolled back"
-    if record.rollback_of:
-        text = f"rollback of {record.rollback_of}: {text}"
-    return Message(
-        kind,
-        str(text),
-        outcome.reason,
-        repository=record.repository,
-        tag=record.tag,
-        digest=record.digest,
-        region=record.region,
-        account=record.account,
-        source_region=record.source_region,
-        source_account=record.source_account,
-        cluster=record.cluster,
-        service=record.service,
-        task_definition=record.task_definition,
-        deployment_id=record.deployment_id,
-        duration_seconds=outcome.duration_seconds,
-        console_url=service_console_url(record.region, record.cluster, record.service),
     )

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable
 
-from ecr_autodeploy.aws.ecs import deployment_from
+from ecr_autodeploy.core.errors import AwsError
+from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.rollout import RolloutStatus, judge
+from ecr_autodeploy.engine.ports import ServiceReader
 
 ProgressCallback = Callable[[RolloutStatus, float], None]
 
 
-class ServiceReader(Protocol):
-    """Reads one service's description (aws.ecs.Cluster is one)."""
-
-    def describe(self, region: str, role_arn: str | None, cluster: str, service: str) -> Mapping[str, Any]:
-        """Return the DescribeServices entry of one service."""
-        ...
-
-
 def watch(
     cluster: ServiceReader,
-    region: str,
-    role_arn: str | None,
-    cluster_name: str,
-    service: str,
+    ref: ServiceRef,
     deployment_id: str,
     *,
     timeout: float,
@@ -34,11 +24,16 @@ def watch(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RolloutStatus:
-    """Return the final status of the deployment, or TIMEOUT; a failed rollout is a status, not an exception."""
+    """Return the final status of the deployment, or TIMEOUT; a failed rollout is a status, not an exception.
+
+    Raise AwsError (NotFoundError when the service is gone) when the service cannot be read.
+    """
     started = clock()
     while True:
-        described = cluster.describe(region, role_arn, cluster_name, service)
-        status = judge(deployment_id, [deployment_from(d) for d in described.get("deployments", [])])
+        service = cluster.services([ref])[ref]
+        if isinstance(service, AwsError):
+            raise service
+        status = judge(deployment_id, service.deployments)
         elapsed = clock() - started
         if on_progress is not None:
             on_progress(status, elapsed)

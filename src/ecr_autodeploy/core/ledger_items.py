@@ -7,16 +7,14 @@ One DynamoDB table, partition key ``pk`` (string), TTL attribute ``expires_at`` 
     dep#DEPLOYMENT_ID           what we started, so the ECS Deployment State Change event can be recognised
     drift#SERVICE#DIGEST        "this drift was notified" (one message a day, not one per reconcile run)
 
-SERVICE is ``region/cluster/service``, prefixed with the account for a target reached through a role.
+SERVICE is ``ServiceRef.ledger_key``: ``region/cluster/service``, prefixed with the account for a target reached
+through a role.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
-
-from ecr_autodeploy.core.mapping import Target
 
 # The lock covers gather -> register -> update (seconds); a holder that died frees the service after the lease.
 LOCK_LEASE_SECONDS = 60
@@ -32,15 +30,7 @@ ROLLOUT_TIMEOUT_SECONDS = 30 * 60
 
 RecordState = Literal["STARTED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMEOUT", "SUPERSEDED"]
 # The records themselves are in core/records.py, loaded only when a deployment is recorded or read.
-TERMINAL_STATES: frozenset[str] = frozenset({"COMPLETED", "FAILED", "TIMEOUT", "SUPERSEDED"})
 OPEN_STATES: tuple[str, ...] = ("STARTED", "IN_PROGRESS")
-_ROLE_ACCOUNT_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
-
-
-def service_key(target: Target) -> str:
-    """Return the ledger key of a target's service (account-prefixed when reached through a role)."""
-    account = _ROLE_ACCOUNT_RE.match(target.role_arn or "")
-    return f"{account.group(1)}:{target.key}" if account else target.key
 
 
 def service_pk(key: str) -> str:

@@ -1,0 +1,147 @@
+"""The domain values every layer speaks: a service's address, what ECS and ECR say about it, an image's provenance.
+
+The AWS adapters (aws/) return these, never boto3 dicts; the engine and the pure decisions take them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# OCI/Docker media types of a multi-architecture image index; its digest is the one to deploy.
+INDEX_MEDIA_TYPES = frozenset(
+    {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
+)
+_ROLE_ACCOUNT_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """Where one ECS service lives: region, cluster, name, and the role (another account) that reaches it."""
+
+    region: str
+    cluster: str
+    service: str
+    role_arn: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Return ``region/cluster/service``, which identifies the service across rules."""
+        return f"{self.region}/{self.cluster}/{self.service}"
+
+    @property
+    def ledger_key(self) -> str:
+        """Return the ledger key of the service (account-prefixed when reached through a role)."""
+        account = _ROLE_ACCOUNT_RE.match(self.role_arn or "")
+        return f"{account.group(1)}:{self.key}" if account else self.key
+
+    @property
+    def group(self) -> tuple[str, str | None, str]:
+        """Return (region, role ARN, cluster): what one DescribeServices call can cover."""
+        return (self.region, self.role_arn, self.cluster)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which image, from where: the fields every outcome, record and message about an image carries."""
+
+    repository: str | None = None
+    tag: str | None = None
+    digest: str | None = None
+    account: str | None = None
+    source_region: str | None = None
+    source_account: str | None = None
+
+
+@dataclass(frozen=True)
+class RepositoryRef:
+    """One ECR repository of the registry."""
+
+    name: str
+    arn: str
+    registry_id: str
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What ECR knows about one image."""
+
+    repository: str
+    registry_id: str
+    digest: str
+    tags: tuple[str, ...] = ()
+    pushed_at: datetime | None = None
+    media_type: str | None = None
+
+    @property
+    def is_index(self) -> bool:
+        """Return True for a multi-architecture image index."""
+        return self.media_type in INDEX_MEDIA_TYPES
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One entry of a service's ``deployments``."""
+
+    id: str
+    status: str
+    task_definition: str
+    rollout_state: str | None = None
+    rollout_reason: str | None = None
+    running: int = 0
+    desired: int = 0
+    pending: int = 0
+    failed_tasks: int = 0
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    """One ECS service as DescribeServices reports it."""
+
+    ref: ServiceRef
+    arn: str
+    task_definition_arn: str
+    deployments: tuple[Deployment, ...] = ()
+    desired_count: int = 0
+    circuit_breaker: bool = False
+    circuit_breaker_rollback: bool = False
+
+    @property
+    def primary(self) -> Deployment | None:
+        """Return the PRIMARY (newest) deployment, if any."""
+        return next((d for d in self.deployments if d.status == "PRIMARY"), None)
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """One task-definition revision (it never changes once registered) and its tags (which can)."""
+
+    arn: str
+    body: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[Mapping[str, str], ...] = ()
+
+    @property
+    def family(self) -> str:
+        """Return the family, e.g. ``shop-api``."""
+        return str(self.body.get("family", "?"))
+
+    @property
+    def containers(self) -> list[Mapping[str, Any]]:
+        """Return the container definitions."""
+        return list(self.body.get("containerDefinitions", []))
+
+    def tag(self, key: str) -> str | None:
+        """Return the value of one tag, or None."""
+        return next((str(t.get("value")) for t in self.tags if t.get("key") == key), None)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A service as read now, with the revision it runs."""
+
+    service: Service
+    task_definition: TaskDefinition

@@ -1,0 +1,133 @@
+"""What the use cases need from the world, as Protocols over domain values (aws/ implements them; tests fake them).
+
+Every port takes and returns core values (ServiceRef, Service, TaskDefinition, ImageInfo, ledger items), never
+boto3 dicts, so a unit test passes a ten-line fake instead of an emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ecr_autodeploy.core.errors import NotFoundError
+from ecr_autodeploy.core.ledger_items import Claim, Lock, Recorded
+from ecr_autodeploy.core.model import Deployment, ImageInfo, RepositoryRef, Service, ServiceRef, TaskDefinition
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.core.notify import Message
+    from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
+
+
+class RegistryPort(Protocol):
+    """What the use cases read from ECR (aws.ecr.Registry is one)."""
+
+    def images(self, region: str, registry_id: str, repository: str, digests: Sequence[str]) -> dict[str, ImageInfo]:
+        """Return the images with these digests (the first must exist; others may be gone)."""
+        ...
+
+    def by_tag(self, region: str, registry_id: str, repository: str, tag: str) -> ImageInfo:
+        """Return the image a tag points at now."""
+        ...
+
+    def listing(self, region: str, registry_id: str, repository: str) -> list[ImageInfo]:
+        """Return every image of a repository."""
+        ...
+
+    def repositories(self, region: str) -> list[RepositoryRef]:
+        """Return every repository of the registry in a region."""
+        ...
+
+
+class ServiceReader(Protocol):
+    """Reads services from ECS (what waiting on a deployment needs)."""
+
+    def services(self, refs: Sequence[ServiceRef]) -> Mapping[ServiceRef, Service | NotFoundError]:
+        """Return each service or why it is missing; refs share one (region, role, cluster), at most 10."""
+        ...
+
+
+class ClusterPort(ServiceReader, Protocol):
+    """What the use cases read from and do to ECS (aws.ecs.Cluster is one)."""
+
+    def task_definition(self, where: ServiceRef, arn: str) -> TaskDefinition:
+        """Return a revision with its tags, read in the region and account of `where`."""
+        ...
+
+    def register(self, where: ServiceRef, params: Mapping[str, Any]) -> str:
+        """Register a revision in the region and account of `where`; return its ARN."""
+        ...
+
+    def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
+        """Start a deployment; return the new PRIMARY deployment."""
+        ...
+
+
+class LedgerPort(Protocol):
+    """What the use cases record in the ledger (aws.ledger.Ledger is one; tests use an in-memory one)."""
+
+    def lock(self, key: str, owner: str, now: float, lease: float) -> Lock:
+        """Take a service's lock; return who holds it when it is taken."""
+        ...
+
+    def unlock(self, key: str, owner: str) -> bool:
+        """Release a service's lock; return False when the lease had passed and another took it."""
+        ...
+
+    def claim(
+        self, key: str, digest: str, event_id: str, owner: str, now: float, lease: float, *, overwrite: bool = False
+    ) -> Claim:
+        """Claim (service, digest) once; return the earlier claim when another won."""
+        ...
+
+    def unclaim(self, key: str, digest: str, owner: str) -> None:
+        """Drop our claim after a deploy that did not start."""
+        ...
+
+    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
+        """Record a started deployment (with `release`, freeing owner's lock in the same write); say what it did."""
+        ...
+
+    def deployment(self, deployment_id: str) -> DeploymentRecord | None:
+        """Return the record of a deployment we started, or None."""
+        ...
+
+    def deployments(self, ids: Iterable[str]) -> dict[str, DeploymentRecord]:
+        """Return the records of these deployments (missing ones left out)."""
+        ...
+
+    def progress(self, deployment_id: str) -> bool:
+        """Move a record from STARTED to IN_PROGRESS; return False when it had moved on."""
+        ...
+
+    def finish(
+        self,
+        deployment_id: str,
+        state: str,
+        reason: str,
+        now: float,
+        extra: Mapping[str, Any] | None = None,
+        *,
+        service: bool = True,
+    ) -> DeploymentRecord | None:
+        """Judge an open record once; return it, or None when judged before."""
+        ...
+
+    def note(self, deployment_id: str, values: Mapping[str, Any]) -> None:
+        """Add attributes to a deployment record."""
+        ...
+
+    def services(self, keys: Iterable[str]) -> dict[str, ServiceItem]:
+        """Return the per-service items of these services."""
+        ...
+
+    def first_notice(self, key: str, digest: str, now: float) -> bool:
+        """Return True the first time (within a day) a drift of (service, digest) is noticed."""
+        ...
+
+
+class NotifierPort(Protocol):
+    """Where messages go (aws.notifier.Notifier is one); must not raise."""
+
+    def notify(self, message: Message) -> Sequence[object]:
+        """Deliver one message to every channel; return what happened on each."""
+        ...

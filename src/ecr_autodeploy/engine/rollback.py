@@ -1,0 +1,96 @@
+"""Roll a FAILED or timed-out deployment back to the previous task-definition revision (rules with rollback: true).
+
+The decision is core.rollout's, made on a fresh DescribeServices under the service lock, so a rollback never
+lands on top of a newer deployment and never races ECS's own circuit-breaker rollback.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from ecr_autodeploy.core.errors import AwsError
+from ecr_autodeploy.core.model import Deployment, ServiceRef
+from ecr_autodeploy.core.rollout import RollbackDecision, decide_rollback
+from ecr_autodeploy.engine.gather import Gather
+from ecr_autodeploy.engine.locks import ServiceLocks
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    """Which deployment ended how, on which service, and whether its rule asks for a rollback."""
+
+    ref: ServiceRef
+    deployment_id: str
+    state: str
+    task_definition: str
+    previous_task_definition: str | None
+    wanted: bool
+    ecs_rolled_back: bool = False
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """What was decided and, when rolled back, the deployment ECS started for it."""
+
+    decision: RollbackDecision
+    deployment: Deployment | None = None
+    error: str | None = None
+
+    @property
+    def rolled_back(self) -> bool:
+        """Return True when the service was pointed back at the previous revision."""
+        return self.deployment is not None
+
+
+class Rollback:
+    """Apply rollback decisions to ECS."""
+
+    def __init__(self, gather: Gather, locks: ServiceLocks | None) -> None:
+        self.gather = gather
+        self.locks = locks
+
+    def run(self, request: RollbackRequest) -> RollbackResult:
+        """Return what was done; AWS failures are reported in the result, not raised (the rollout is judged)."""
+        r = request
+        if not r.wanted or r.ecs_rolled_back:
+            return RollbackResult(_decide(r, breaker_rollback=False, current=None))
+        owner = uuid.uuid4().hex
+        key = r.ref.ledger_key
+        if self.locks is not None:
+            lock = self.locks.acquire(key, owner)
+            if not lock.acquired:
+                decision = RollbackDecision(False, f"service {key} is locked by another deployment; not rolled back")
+                return RollbackResult(decision, error="ServiceLocked")
+        try:
+            try:
+                service = self.gather.services([r.ref])[r.ref]
+                if isinstance(service, AwsError):
+                    raise service
+                decision = _decide(
+                    r,
+                    breaker_rollback=service.circuit_breaker and service.circuit_breaker_rollback,
+                    current=service.task_definition_arn,
+                )
+                if not decision.roll_back:
+                    return RollbackResult(decision)
+                assert r.previous_task_definition is not None  # decide_rollback requires it
+                deployment = self.gather.cluster.update(r.ref, task_definition=r.previous_task_definition)
+            except AwsError as err:
+                return RollbackResult(RollbackDecision(False, f"rollback failed: {err}"), error=err.code)
+            return RollbackResult(decision, deployment)
+        finally:
+            if self.locks is not None:
+                self.locks.release([key], owner)
+
+
+def _decide(r: RollbackRequest, *, breaker_rollback: bool, current: str | None) -> RollbackDecision:
+    return decide_rollback(
+        wanted=r.wanted,
+        state=r.state,
+        ecs_rolled_back=r.ecs_rolled_back,
+        breaker_rollback=breaker_rollback,
+        ours=r.task_definition,
+        current=current,
+        previous=r.previous_task_definition,
+    )
