@@ -23,8 +23,8 @@ from moto.server import ThreadedMotoServer
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.installer import Installer, InstallOptions, install, plan_install, uninstall
-from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.aws.lambda_package import build_package
+from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.iam import TaskAccess, policies

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from ecr_autodeploy.aws.lambda_package import SIZE_TARGET, build_package
 from ecr_autodeploy.cli.context import json_option
 from ecr_autodeploy.cli.output import echo_json
 from ecr_autodeploy.core.template import DEFAULT_CODE_URI
-from ecr_autodeploy.aws.lambda_package import SIZE_TARGET, build_package
 
 
 @click.command()

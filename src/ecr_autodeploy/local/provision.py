@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.installer import InstallOptions, InstallReport, install
-from ecr_autodeploy.local.world import World
 from ecr_autodeploy.aws.lambda_package import build_package
+from ecr_autodeploy.local.world import World
 
 
 @dataclass(frozen=True)
