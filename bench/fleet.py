@@ -7,7 +7,6 @@ pinned copy costs what it costs in production. Images are manifests only; ECS on
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import boto3
 
 from ecr_autodeploy.core.events import registry_host
+from ecr_autodeploy.local import events
 from ecr_autodeploy.local.images import manifest
 
 ACCOUNT = "123456789012"  # moto's account
@@ -106,35 +106,10 @@ class Fleet:
         self.services(cluster, names, repository, shared=shared)
 
 
-def replicate_event(repository: str, digest: str, tag: str | None, region: str = REGION) -> dict[str, Any]:
-    """Return an ``ECR Replication Action`` SUCCESS event, as ECR sends it."""
-    detail: dict[str, Any] = {
-        "result": "SUCCESS",
-        "repository-name": repository,
-        "image-digest": digest,
-        "source-account": ACCOUNT,
-        "action-type": "REPLICATE",
-        "source-region": "us-west-2",
-    }
-    if tag is not None:
-        detail["image-tag"] = tag
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "ECR Replication Action",
-        "source": "aws.ecr",
-        "account": ACCOUNT,
-        "time": "2026-11-26T10:00:00Z",
-        "region": region,
-        "resources": [f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{repository}"],
-        "detail": detail,
-    }
-
-
 def new_image_event(fleet: Fleet, repository: str) -> dict[str, Any]:
     """Push a new image under a new tag (the emulator mishandles a tag moved to another image); return its event."""
     tag = fleet.new_tag()
-    return replicate_event(repository, fleet.push(repository, tag), tag, fleet.region)
+    return events.replicate(repository, fleet.push(repository, tag), tag, fleet.region)
 
 
 def rules(repository: str, cluster: str, services: Sequence[str]) -> dict[str, Any]:

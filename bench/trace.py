@@ -33,6 +33,7 @@ TABLE = "trace-ledger"
 def _world() -> dict[str, Any]:
     """Create one repository, one cluster and one pinned service; return the replication event of a new image."""
     from ecr_autodeploy.core.events import registry_host
+    from ecr_autodeploy.local import events
     from ecr_autodeploy.local.images import manifest
 
     ecr = boto3.client("ecr", region_name=REGION)
@@ -55,25 +56,7 @@ def _world() -> dict[str, Any]:
     )
     ecs.create_service(cluster="shop", serviceName="api", taskDefinition="shop-api", desiredCount=1)
     new = ecr.put_image(repositoryName="shop/api", imageManifest=manifest("new"), imageTag="1.1.0")
-    return {
-        "version": "0",
-        "id": "trace-event-1",
-        "detail-type": "ECR Replication Action",
-        "source": "aws.ecr",
-        "account": ACCOUNT,
-        "time": "2026-01-01T00:00:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop/api"],
-        "detail": {
-            "result": "SUCCESS",
-            "repository-name": "shop/api",
-            "image-digest": new["image"]["imageId"]["imageDigest"],
-            "source-account": ACCOUNT,
-            "action-type": "REPLICATE",
-            "source-region": "us-west-2",
-            "image-tag": "1.1.0",
-        },
-    }
+    return events.replicate("shop/api", new["image"]["imageId"]["imageDigest"], "1.1.0", REGION)
 
 
 def _owner(frame: FrameType) -> str | None:
@@ -115,7 +98,8 @@ def measure() -> dict[str, Any]:
             if what != "call" or not frame.f_code.co_filename.startswith(PACKAGE_DIR):
                 return
             name = frame.f_code.co_qualname
-            if name.startswith("<") and name != "<lambda>":
+            last = name.rsplit(".", 1)[-1]
+            if last.startswith("<") and last != "<lambda>":
                 return  # comprehensions and generator expressions are not calls a reader follows
             calls[f"{frame.f_globals.get('__name__')}.{name}"] += 1
             owner = _owner(frame)
@@ -144,7 +128,9 @@ def measure() -> dict[str, Any]:
 def _project_stack(frame: FrameType | None) -> list[str]:
     found = []
     while frame is not None:
-        if frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        last = frame.f_code.co_qualname.rsplit(".", 1)[-1]
+        comprehension = last.startswith("<") and last != "<lambda>"
+        if frame.f_code.co_filename.startswith(PACKAGE_DIR) and not comprehension:
             found.append(frame.f_code.co_qualname)
         frame = frame.f_back
     return found

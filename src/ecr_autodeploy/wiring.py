@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecr import Registry
@@ -25,7 +25,7 @@ from ecr_autodeploy.engine.dispatch import Dispatcher
 from ecr_autodeploy.engine.executor import DryRunExecutor, Executor, PlanRunner
 from ecr_autodeploy.engine.gather import Gather
 from ecr_autodeploy.engine.locks import ServiceLocks
-from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort
+from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort, RegistryPort
 from ecr_autodeploy.engine.report import Reporter
 
 if TYPE_CHECKING:
@@ -88,50 +88,6 @@ def build_notifier(config: Config, clients: Clients) -> NotifierPort | None:
     return Notifier(settings, clients)
 
 
-def build_deployer(
-    config: Config,
-    clients: Clients,
-    *,
-    env: Mapping[str, str] | None = None,
-    cluster: ClusterPort | None = None,
-    ledger: LedgerPort | None = None,
-    notifier: NotifierPort | None = None,
-    dry_run: bool = False,
-    settings: EngineSettings | None = None,
-) -> Deployer:
-    """Return a Deployer talking to AWS (or the emulator behind the clients' endpoint_url).
-
-    `cluster` replaces the ECS adapter (the emulator's rollouts), `ledger` the table's (fault injection),
-    `notifier` the config's notifier (to capture messages); `env` defaults to the process environment. A dry run
-    plans and reports, and changes nothing.
-    """
-    s = settings or EngineSettings()
-    table = (os.environ if env is None else env).get(LEDGER_ENV) or None
-    if ledger is None and table:
-        from ecr_autodeploy.aws.ledger import Ledger
-
-        ledger = Ledger(clients, table)
-    ecs = cluster if cluster is not None else Cluster(clients)
-    runner: PlanRunner = (
-        DryRunExecutor()
-        if dry_run
-        else Executor(ecs, ledger, clock=s.clock, lease=s.lock_lease, max_workers=s.max_workers)
-    )
-    locks = None
-    if ledger is not None and not dry_run:
-        locks = ServiceLocks(
-            ledger, clock=s.clock, sleep=s.sleep, wait=s.lock_wait, lease=s.lock_lease, max_workers=s.max_workers
-        )
-    reporter = Reporter(
-        notifier if notifier is not None else build_notifier(config, clients),
-        dry_run=dry_run,
-        clock=s.clock,
-        max_workers=s.max_workers,
-    )
-    gather = Gather(ecs, Registry(clients), max_workers=s.max_workers)
-    return Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
-
-
 def build_app(
     config: Config,
     clients: Clients,
@@ -143,21 +99,67 @@ def build_app(
     dry_run: bool = False,
     settings: EngineSettings | None = None,
 ) -> Dispatcher:
-    """Return the dispatcher of every event kind, sharing one Deployer (and its ledger and notifier)."""
-    s = settings or EngineSettings()
-    deployer = build_deployer(
-        config, clients, env=env, cluster=cluster, ledger=ledger, notifier=notifier, dry_run=dry_run, settings=settings
+    """Return every use case, talking to AWS (or the emulator behind the clients' endpoint_url).
+
+    `cluster` replaces the ECS adapter (the emulator's rollouts), `ledger` the table's (fault injection),
+    `notifier` the config's notifier (to capture messages); `env` defaults to the process environment. A dry run
+    plans and reports, and changes nothing.
+    """
+    table = (os.environ if env is None else env).get(LEDGER_ENV) or None
+    if ledger is None and table:
+        from ecr_autodeploy.aws.ledger import Ledger
+
+        ledger = Ledger(clients, table)
+    return assemble(
+        config,
+        cluster if cluster is not None else Cluster(clients),
+        Registry(clients),
+        ledger=ledger,
+        notifier=notifier if notifier is not None else build_notifier(config, clients),
+        region=lambda: clients.region,
+        dry_run=dry_run,
+        settings=settings,
     )
+
+
+def build_deployer(config: Config, clients: Clients, **options: Any) -> Deployer:
+    """Return the deploy use case of `build_app` (same options)."""
+    return build_app(config, clients, **options).deployer
+
+
+def assemble(
+    config: Config,
+    cluster: ClusterPort,
+    registry: RegistryPort,
+    *,
+    ledger: LedgerPort | None = None,
+    notifier: NotifierPort | None = None,
+    region: Callable[[], str],
+    dry_run: bool = False,
+    settings: EngineSettings | None = None,
+) -> Dispatcher:
+    """Return the dispatcher of every event kind over these ports, sharing one Deployer, ledger and notifier."""
+    s = settings or EngineSettings()
+    runner: PlanRunner = (
+        DryRunExecutor()
+        if dry_run
+        else Executor(cluster, ledger, clock=s.clock, lease=s.lock_lease, max_workers=s.max_workers)
+    )
+    locks = None
+    if ledger is not None and not dry_run:
+        locks = ServiceLocks(
+            ledger, clock=s.clock, sleep=s.sleep, wait=s.lock_wait, lease=s.lock_lease, max_workers=s.max_workers
+        )
+    reporter = Reporter(notifier, dry_run=dry_run, clock=s.clock, max_workers=s.max_workers)
+    gather = Gather(cluster, registry, max_workers=s.max_workers)
+    deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
 
     def build_tracker() -> Tracker:
         # Imported here: an image event, the hot path, needs neither the tracker nor the reconciler.
         from ecr_autodeploy.engine.rollback import Rollback
         from ecr_autodeploy.engine.track import Tracker
 
-        rollback = Rollback(deployer.gather, deployer.locks)
-        return Tracker(
-            deployer.gather, deployer.ledger, rollback, deployer.reporter, clock=s.clock, timeout=s.rollout_timeout
-        )
+        return Tracker(gather, ledger, Rollback(gather, locks), reporter, clock=s.clock, timeout=s.rollout_timeout)
 
     def build_reconciler() -> Reconciler:
         from ecr_autodeploy.engine.gather import RevisionCache
@@ -165,10 +167,8 @@ def build_app(
         from ecr_autodeploy.engine.survey import Survey
 
         # The survey's own gather remembers revisions between runs of a warm function.
-        cached = Gather(
-            deployer.gather.cluster, deployer.gather.registry, max_workers=s.max_workers, cache=RevisionCache()
-        )
-        return Reconciler(deployer, Survey(config, cached, deployer.ledger), dispatcher.tracker, clock=s.clock)
+        cached = Gather(cluster, registry, max_workers=s.max_workers, cache=RevisionCache())
+        return Reconciler(deployer, Survey(config, cached, ledger), dispatcher.tracker, clock=s.clock)
 
-    dispatcher = Dispatcher(deployer, build_tracker, build_reconciler, lambda: clients.region)
+    dispatcher = Dispatcher(deployer, build_tracker, build_reconciler, region)
     return dispatcher

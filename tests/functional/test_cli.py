@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from ecr_autodeploy.cli.main import cli
-from tests.functional import events
+from ecr_autodeploy.local import events
 from tests.functional.world import World
 
 RULES_YAML = """\

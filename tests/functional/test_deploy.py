@@ -14,8 +14,8 @@ from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import DeployError, NotFoundError
 from ecr_autodeploy.core.planning import DIGEST_TAG
 from ecr_autodeploy.engine.deploy import Deployer
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import build_deployer
-from tests.functional import events
 from tests.functional.world import ACCOUNT, World
 
 

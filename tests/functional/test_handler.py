@@ -10,7 +10,7 @@ import pytest
 
 from ecr_autodeploy import handler as lambda_handler
 from ecr_autodeploy.core.errors import ConfigError, EventError
-from tests.functional import events
+from ecr_autodeploy.local import events
 from tests.functional.world import World
 from tests.samples import load_event
 

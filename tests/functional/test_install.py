@@ -31,9 +31,9 @@ from ecr_autodeploy.core.iam import TaskAccess, policies
 from ecr_autodeploy.core.installation import ENV_LEDGER_TABLE, Step
 from ecr_autodeploy.core.patterns import DEPLOYMENT_EVENT_NAMES
 from ecr_autodeploy.core.stack import Site, Stack
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import LEDGER_ENV, build_deployer
 from tests.eventbridge import deployment_verdict, is_cloudtrail, verdict
-from tests.functional import events
 from tests.functional.world import ACCOUNT, World
 from tests.iam_check import allows, resources_for
 from tests.samples import load_event, sample_names

@@ -21,8 +21,8 @@ from ecr_autodeploy.core.model import Deployment, ServiceRef
 from ecr_autodeploy.core.outcomes import Result
 from ecr_autodeploy.engine.deploy import LEDGER_OFF_NOTE, Deployer
 from ecr_autodeploy.engine.ports import ClusterPort
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import EngineSettings, build_deployer
-from tests.functional import events
 from tests.functional.rollouts import TABLE, RolloutCluster, atomic_dynamodb, ledger_table
 from tests.functional.test_deploy import _set_pushed_at
 from tests.functional.world import World

@@ -24,8 +24,8 @@ from ecr_autodeploy.core.ledger_items import Recorded
 from ecr_autodeploy.core.model import Service, ServiceRef
 from ecr_autodeploy.core.records import DeploymentRecord
 from ecr_autodeploy.engine.deploy import Deployer
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import EngineSettings, build_deployer
-from tests.functional import events
 from tests.functional.rollouts import TABLE, atomic_dynamodb, ledger_table
 from tests.functional.world import World
 from tests.reliability.faults import fast_retries

@@ -21,8 +21,8 @@ from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.outcomes import Result
 from ecr_autodeploy.engine.deploy import Deployer
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import build_deployer, load_config
-from tests.functional import events
 from tests.functional.world import ACCOUNT, World
 from tests.samples import load_event
 

@@ -20,8 +20,8 @@ from ecr_autodeploy.engine.dispatch import Dispatcher
 from ecr_autodeploy.engine.gather import Gather, RevisionCache
 from ecr_autodeploy.engine.reconcile import Reconciler
 from ecr_autodeploy.engine.survey import Survey, SurveyResult
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import build_app
-from tests.functional import events
 from tests.functional.rollouts import TABLE, RolloutCluster, ledger_table
 from tests.functional.test_deploy import _set_pushed_at
 from tests.functional.test_track import Recorder

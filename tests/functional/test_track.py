@@ -15,8 +15,8 @@ from ecr_autodeploy.core.notify import Message
 from ecr_autodeploy.core.outcomes import Outcome
 from ecr_autodeploy.engine.dispatch import Dispatcher
 from ecr_autodeploy.engine.reconcile import Reconciler
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import EngineSettings, build_app
-from tests.functional import events
 from tests.functional.rollouts import BREAKER_REASON, TABLE, RolloutCluster, deployment_event, ledger_table
 from tests.functional.world import World
 

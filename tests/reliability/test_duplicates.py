@@ -19,8 +19,8 @@ import pytest
 
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AutodeployError
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import LEDGER_ENV, build_app
-from tests.functional import events
 from tests.functional.world import World
 from tests.reliability.faults import FaultyClients, Injector
 

@@ -36,8 +36,8 @@ from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.core.config import Config, parse_config
 from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG, READ_ONLY_FIELDS
 from ecr_autodeploy.engine.deploy import Deployer
+from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import LEDGER_ENV, EngineSettings, build_deployer
-from tests.functional import events
 from tests.functional.world import World
 from tests.reliability.delivery import Delivery, SimulatedClock
 from tests.reliability.faults import FaultyClients, Injector, Write

@@ -56,7 +56,6 @@ class AwsError(AutodeployError):
         self.step = step
         self.code = code
         self.resource = resource
-        self.aws_message = message
         target = f" {resource}" if resource else ""
         super().__init__(f"{step}{target}: {code}: {message}")
 

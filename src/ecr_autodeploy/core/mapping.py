@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from ecr_autodeploy.core.config import Config, Rule, SeedRegexes, Strategy, TargetSpec, name_problem
 from ecr_autodeploy.core.model import ServiceRef
@@ -34,7 +35,7 @@ class Target:
     rollback: bool
     rule: int | None
 
-    @property
+    @cached_property
     def ref(self) -> ServiceRef:
         """Return where the service lives."""
         return ServiceRef(self.region, self.cluster, self.service, self.role_arn)
@@ -42,7 +43,7 @@ class Target:
     @property
     def key(self) -> str:
         """Return ``region/cluster/service``, which identifies the service across rules."""
-        return f"{self.region}/{self.cluster}/{self.service}"
+        return self.ref.key
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 # OCI/Docker media types of a multi-architecture image index; its digest is the one to deploy.
@@ -27,12 +28,12 @@ class ServiceRef:
     service: str
     role_arn: str | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Return ``region/cluster/service``, which identifies the service across rules."""
         return f"{self.region}/{self.cluster}/{self.service}"
 
-    @property
+    @cached_property
     def ledger_key(self) -> str:
         """Return the ledger key of the service (account-prefixed when reached through a role)."""
         account = _ROLE_ACCOUNT_RE.match(self.role_arn or "")

@@ -7,6 +7,7 @@ target's failure is its own failed outcome and never stops the others.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -75,10 +76,7 @@ class Executor:
         `owner` is the holder of the services' locks (None without a ledger: nothing is claimed or recorded).
         """
         work = [i for i in items if isinstance(i, Plan) and i.changes]
-
-        def apply(plan: Plan) -> Applied:
-            return self._apply(plan, event, owner)
-
+        apply = functools.partial(self._apply, event=event, owner=owner)
         applied = dict(zip(map(id, work), concurrently(apply, work, self._max_workers), strict=True))
         return [
             Applied(i) if isinstance(i, Outcome) else applied.get(id(i)) or Applied(plan_outcome(i, event, False))

@@ -29,6 +29,7 @@ from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.events import IMAGE_ACTION, REPLICATION_ACTION, repository_arn
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
+from ecr_autodeploy.local.events import push_detail, replication_detail
 
 Result = Literal["SUCCESS", "FAILED"]
 
@@ -229,17 +230,14 @@ class Replicator:
                 raise
 
     def _entry(self, pushed: Pushed, region: str, registry_id: str, result: Result) -> dict[str, Any]:
-        # The documented detail, in the documented key order.
-        detail: dict[str, Any] = {
-            "result": result,
-            "repository-name": pushed.repository,
-            "image-digest": pushed.digest,
-            "source-account": self._account,
-            "action-type": "REPLICATE",
-            "source-region": pushed.region,
-        }
-        if pushed.tag is not None:
-            detail["image-tag"] = pushed.tag
+        detail = replication_detail(
+            pushed.repository,
+            pushed.digest,
+            pushed.tag,
+            source_account=self._account,
+            source_region=pushed.region,
+            result=result,
+        )
         return {
             "Time": datetime.now(UTC),
             "Source": "aws.ecr",
@@ -254,14 +252,7 @@ class Replicator:
         return replace(replication, event_id=event_id)
 
     def _emit_push(self, pushed: Pushed) -> None:
-        detail: dict[str, Any] = {
-            "result": "SUCCESS",
-            "repository-name": pushed.repository,
-            "image-digest": pushed.digest,
-            "action-type": "PUSH",
-        }
-        if pushed.tag is not None:
-            detail["image-tag"] = pushed.tag
+        detail = push_detail(pushed.repository, pushed.digest, pushed.tag)
         entry = {"Time": datetime.now(UTC), "Source": "aws.ecr", "DetailType": IMAGE_ACTION, "Resources": []}
         self._put(pushed.region, {**entry, "Detail": json.dumps(detail)})
 
