@@ -4,7 +4,7 @@ Every decision is a single conditional write, which DynamoDB applies atomically:
 when it is free or its lease has passed, and released by its holder only (with the deployment's record, when there
 is one: the same item); a claim (``claim#``) is written only when absent, or when its claimer died before deploying
 (state ``claimed`` and lease passed); a deployment record leaves STARTED/IN_PROGRESS once.
-Item layout: core/ledger.py. Every attribute name goes through ExpressionAttributeNames (``state``, ``owner``,
+Item layout: core/ledger_items.py. Every attribute name goes through ExpressionAttributeNames (``state``, ``owner``,
 ``region`` ... are DynamoDB reserved words).
 """
 
