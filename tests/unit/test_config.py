@@ -11,6 +11,7 @@ import pytest
 
 from ecr_autodeploy.core.config import Config, Rule, TargetSpec, config_from_env, parse_config, parse_config_text
 from ecr_autodeploy.core.errors import ConfigError
+from ecr_autodeploy.core.notify import NotifySettings
 from ecr_autodeploy.core.tags import TagPolicy
 from tests.unit.rule_documents import ISSUE_EXAMPLE, error_of, rule
 
@@ -56,6 +57,7 @@ def test_issue_example_parses_to_rules() -> None:
 def test_raw_keeps_notify_and_defaults_and_is_plain_json() -> None:
     config = parse_config_text(ISSUE_EXAMPLE, "rules.yaml")
     assert config.raw["notify"] == {"sns_topic_arn": TOPIC}
+    assert config.notify == NotifySettings(sns_topic_arn=TOPIC)
     assert config.raw["defaults"] == {"strategy": "pin"}
     assert type(config.raw) is dict
     assert json.loads(json.dumps(config.raw)) == config.raw

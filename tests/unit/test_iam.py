@@ -215,10 +215,9 @@ def test_no_notify_block_means_no_notify_rights() -> None:
     assert not named & {"sns:Publish", "ssm:GetParameter", "secretsmanager:GetSecretValue"}
 
 
-def test_a_bad_notify_block_is_a_config_error() -> None:
-    config = rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}, notify={"sns_topic_arn": "x"})
-    with pytest.raises(ConfigError, match=r"notify\.sns_topic_arn"):
-        execution_policy(config, STACK, ACCESS)
+def test_a_bad_notify_block_is_a_config_error_at_load() -> None:
+    with pytest.raises(ConfigError, match=r"^rules\.yaml: notify\.sns_topic_arn: "):
+        rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}, notify={"sns_topic_arn": "x"})
 
 
 def test_seed_mode_can_name_any_service_and_repository_of_the_region() -> None:

@@ -2,7 +2,7 @@
 
 Rules document (README "Configuration"); every key is checked, unknown keys are errors:
     rules: [...]                      # the rules (core.rules)
-    notify: {...}                     # kept in `raw` only, for the notifier
+    notify: {...}                     # where notifications go (core.notify), parsed into Config.notify
     defaults: {...}                   # kept in `raw` only
     seed: {service_regex: ..., cluster_regex: ..., strategy: pin}   # seed-compatible mode as a document
 A document holds either `rules` or `seed`, so `parse_config(config.raw, ...)` rebuilds any configuration.
@@ -24,6 +24,7 @@ from typing import Any, Literal
 from ecr_autodeploy.core.documents import json_failure, load_json, load_text
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
+from ecr_autodeploy.core.notify import NotifySettings, parse_notify
 from ecr_autodeploy.core.rules import (
     REGEX_PREFIX,
     STRATEGIES,
@@ -78,13 +79,17 @@ class SeedRegexes:
 
 @dataclass(frozen=True)
 class Config:
-    """A validated configuration: rules (rules mode) or seed regexes (seed mode), and the document it came from."""
+    """A validated configuration: rules (rules mode) or seed regexes (seed mode), and the document it came from.
+
+    `notify` is the document's ``notify:`` block, parsed once at load (None when the document has none).
+    """
 
     source: str
     rules: tuple[Rule, ...]
     seed: SeedRegexes | None
     raw: Mapping[str, Any] = field(hash=False)
     notes: tuple[str, ...] = ()
+    notify: NotifySettings | None = None
 
     @property
     def mode(self) -> Literal["rules", "seed"]:
@@ -114,7 +119,8 @@ def parse_config(data: object, source: str) -> Config:
             raise top.fail("rules", "empty (expected at least one rule)")
         rules = tuple(parse_rule(item, i, source) for i, item in enumerate(items))
         seed = None
-    return Config(source, rules, seed, _json_copy(data, "", top))
+    raw = _json_copy(data, "", top)
+    return Config(source, rules, seed, raw, notify=parse_notify(raw.get("notify"), source))
 
 
 def parse_config_text(text: str, source: str) -> Config:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecr_autodeploy.core.config import REGEX_PREFIX, Config, Strategy, is_glob
-from ecr_autodeploy.core.notify import parse_notify
 from ecr_autodeploy.core.stack import Stack
 
 VERSION = "2012-10-17"
@@ -302,7 +301,7 @@ def execution_policy(config: Config, stack: Stack, access: TaskAccess) -> Policy
 
 def notify_statements(config: Config, stack: Stack) -> list[dict[str, Any]]:
     """Return the statements the ``notify:`` settings need: publish to the topic, read the stored URLs."""
-    settings = parse_notify(config.raw.get("notify"), config.source)
+    settings = config.notify
     if settings is None:
         return []
     found: list[dict[str, Any]] = []
