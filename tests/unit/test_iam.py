@@ -14,18 +14,9 @@ from hypothesis import strategies as st
 
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config
 from ecr_autodeploy.core.errors import ConfigError
-from ecr_autodeploy.core.iam import (
-    KINDS,
-    TaskAccess,
-    execution_policy,
-    glob_pattern,
-    policies,
-    regex_prefix,
-    repository_pattern,
-    service_scopes,
-    target_dlq_policy,
-    trust_policy,
-)
+from ecr_autodeploy.core.iam import KINDS, TaskAccess, execution_policy, policies
+from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
+from ecr_autodeploy.core.scopes import glob_pattern, regex_prefix, repository_pattern, service_scopes
 from ecr_autodeploy.core.stack import Site, Stack
 from tests.iam_check import actions, allows, resources_for, wildcard
 

@@ -17,7 +17,8 @@ from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import AwsError, NotFoundError
-from ecr_autodeploy.core.iam import ServiceScope, TaskAccess, service_scopes
+from ecr_autodeploy.core.iam import TaskAccess
+from ecr_autodeploy.core.scopes import ServiceScope, service_scopes
 from ecr_autodeploy.core.stack import Site
 
 
