@@ -67,20 +67,12 @@ def load_config(path: str | None = None, env: Mapping[str, str] | None = None) -
         config = parse_config_text(text, path)
     else:
         config = config_from_env(os.environ if env is None else env, read_text)
-    if config.raw.get("notify") is not None:
-        from ecr_autodeploy.core.notify import parse_notify
-
-        parse_notify(config.raw["notify"], config.source)  # a bad notify: block fails at load, not at send
-    return config
+    return config  # the notify: block was parsed with the rest (Config.notify): a bad one fails at load
 
 
 def build_notifier(config: Config, clients: Clients) -> NotifierPort | None:
     """Return the notifier of the config's ``notify:`` block, or None when it names no channel."""
-    if config.raw.get("notify") is None:
-        return None
-    from ecr_autodeploy.core.notify import parse_notify
-
-    settings = parse_notify(config.raw["notify"], config.source)
+    settings = config.notify
     if settings is None or not settings.any:
         return None
     from ecr_autodeploy.aws.notifier import Notifier  # urllib is imported only by functions that notify

@@ -14,18 +14,9 @@ from hypothesis import strategies as st
 
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config
 from ecr_autodeploy.core.errors import ConfigError
-from ecr_autodeploy.core.iam import (
-    KINDS,
-    TaskAccess,
-    execution_policy,
-    glob_pattern,
-    policies,
-    regex_prefix,
-    repository_pattern,
-    service_scopes,
-    target_dlq_policy,
-    trust_policy,
-)
+from ecr_autodeploy.core.iam import KINDS, TaskAccess, execution_policy, policies
+from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
+from ecr_autodeploy.core.scopes import glob_pattern, regex_prefix, repository_pattern, service_scopes
 from ecr_autodeploy.core.stack import Site, Stack
 from tests.iam_check import actions, allows, resources_for, wildcard
 
@@ -215,10 +206,9 @@ def test_no_notify_block_means_no_notify_rights() -> None:
     assert not named & {"sns:Publish", "ssm:GetParameter", "secretsmanager:GetSecretValue"}
 
 
-def test_a_bad_notify_block_is_a_config_error() -> None:
-    config = rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}, notify={"sns_topic_arn": "x"})
-    with pytest.raises(ConfigError, match=r"notify\.sns_topic_arn"):
-        execution_policy(config, STACK, ACCESS)
+def test_a_bad_notify_block_is_a_config_error_at_load() -> None:
+    with pytest.raises(ConfigError, match=r"^rules\.yaml: notify\.sns_topic_arn: "):
+        rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}, notify={"sns_topic_arn": "x"})
 
 
 def test_seed_mode_can_name_any_service_and_repository_of_the_region() -> None:

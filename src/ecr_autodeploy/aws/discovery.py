@@ -16,8 +16,9 @@ from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.aws.ecs import DESCRIBE_SERVICES_BATCH, Cluster
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import AwsError, NotFoundError
-from ecr_autodeploy.core.iam import ServiceScope, TaskAccess, service_scopes
+from ecr_autodeploy.core.iam import TaskAccess
 from ecr_autodeploy.core.model import Service, ServiceRef
+from ecr_autodeploy.core.scopes import ServiceScope, service_scopes
 from ecr_autodeploy.core.stack import Site
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from ecr_autodeploy.core.config import ENV_CONFIG, Config
 from ecr_autodeploy.core.errors import ConfigError
-from ecr_autodeploy.core.iam import TaskAccess, execution_policy, target_dlq_policy, trust_policy
+from ecr_autodeploy.core.iam import TaskAccess, execution_policy
 from ecr_autodeploy.core.patterns import RECONCILE_INPUT, RECONCILE_SCHEDULE, deployment_pattern, ecr_pattern
+from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
 from ecr_autodeploy.core.stack import ALIAS, DEFAULT_NAME, Site, Stack
 
 ENV_LEDGER_TABLE = "AUTODEPLOY_LEDGER_TABLE"

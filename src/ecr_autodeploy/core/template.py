@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ecr_autodeploy.core.config import Config
-from ecr_autodeploy.core.iam import TaskAccess, execution_policy, target_dlq_policy, trust_policy
+from ecr_autodeploy.core.iam import TaskAccess, execution_policy
 from ecr_autodeploy.core.installation import (
     LEDGER_TTL_ATTRIBUTE,
     LOG_RETENTION_DAYS,
@@ -26,6 +26,7 @@ from ecr_autodeploy.core.installation import (
     routes,
     target_retry_policy,
 )
+from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
 from ecr_autodeploy.core.stack import ALIAS, Site, Stack
 
 DEFAULT_CODE_URI = "ecr-autodeploy-lambda.zip"

@@ -13,54 +13,48 @@ rollout watcher are the code that runs on AWS.
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.ecs import Cluster
-from ecr_autodeploy.core.image_refs import split_image
-from ecr_autodeploy.core.model import ServiceRef
-from ecr_autodeploy.core.rollout import RolloutStatus
-from ecr_autodeploy.engine.watch import watch
 from ecr_autodeploy.local import world as demo_world
-from ecr_autodeploy.local.delivery import ENVELOPE_KEYS, Delivery, Invocation
+from ecr_autodeploy.local.delivery import Delivery, Invocation
+from ecr_autodeploy.local.demo_steps import (
+    POLL_S,
+    WAIT_S,
+    Progress,
+    Running,
+    Steps,
+    deployed_outcomes,
+    digest_of,
+    envelope_check,
+    image_of,
+    image_text,
+    outcome_of,
+    reason_of,
+    short,
+    status_text,
+    statuses_text,
+)
 from ecr_autodeploy.local.ecs_rollout import EcsRollouts
 from ecr_autodeploy.local.emulator import Emulator, isolated_environment
 from ecr_autodeploy.local.observe import app_images, service_states, task_definitions, wait_steady_on
 from ecr_autodeploy.local.provision import Installed, install_into
-from ecr_autodeploy.local.replication import Replication, Replicator
+from ecr_autodeploy.local.replication import Replicator
 from ecr_autodeploy.local.summary import Check, ScenarioResult, ServiceRow, Summary
 from ecr_autodeploy.local.world import World
 
-Progress = Callable[[str], None]
-WAIT_S = 15.0  # for one replication, one delivery, one rollout: far more than the emulator needs
-POLL_S = 0.2  # the watcher's interval on the emulator (5 s on AWS)
+__all__ = ["Demo", "Running"]
+
 ECS_TICK_S = 0.25
 GOOD = (("shop/api", "1.5.0"), ("shop/web", "2.1.0"))  # scenario 1
 BROKEN = ("shop/api", "1.6.0")  # scenario 2: its app exits at start
 NOTHING_TO_DO = ("unchanged", "skipped", "duplicate")
-DETAIL_KEYS = ("result", "repository-name", "image-digest", "source-account", "action-type", "source-region")
 
 
-@dataclass
-class Running:
-    """The live demo while the emulator is up: its endpoint, world and glue (for --keep-running)."""
-
-    emulator: Emulator
-    world: World
-    installed: Installed
-    replicator: Replicator
-    rollouts: EcsRollouts
-    delivery: Delivery
-
-
-class Demo:
+class Demo(Steps):
     """Run the pipeline on a fresh emulator; `progress` receives one line per step."""
 
     def __init__(
@@ -71,18 +65,9 @@ class Demo:
         broken_exit_code: int = 1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(progress, wait_s=wait_s, clock=clock)
         # `broken_exit_code` 0 makes scenario 2's image healthy: the way tests show that its checks can fail.
-        self.wait_s = wait_s
         self.broken_exit_code = broken_exit_code
-        self._print = progress
-        self._clock = clock
-        self._started = clock()
-        self._lock = threading.Lock()
-
-    def say(self, text: str) -> None:
-        """Send one progress line, stamped with the seconds since the start."""
-        with self._lock:
-            self._print(f"[{self._clock() - self._started:5.1f}s] {text}")
 
     # ---- the run ----------------------------------------------------------------------------------------------
 
@@ -179,22 +164,22 @@ class Demo:
         before = app_images(clients, live.world)
         digests = {repo: demo_world.push(clients, live.world.build_region, repo, tag) for repo, tag in GOOD}
         for repo, tag in GOOD:
-            self.say(f"  push     {repo}:{tag} in {live.world.build_region} ({_short(digests[repo])})")
-        replications = self._replicated(live, digests)
-        invocations = self._delivered(live, replications)
-        deployed = _deployed(invocations)
-        statuses = self._watch_all(clients, live.world, deployed)
+            self.say(f"  push     {repo}:{tag} in {live.world.build_region} ({short(digests[repo])})")
+        replications = self.replicated(live, digests)
+        invocations = self.delivered(live, replications)
+        deployed = deployed_outcomes(invocations)
+        statuses = self.watch_all(clients, live.world, deployed)
         completed = {name: deployed[name] for name, status in statuses.items() if status.state == "COMPLETED"}
-        reports = self._reported(live, completed, "SERVICE_DEPLOYMENT_COMPLETED")
+        reports = self.reported(live, completed, "SERVICE_DEPLOYMENT_COMPLETED")
         after = app_images(clients, live.world)
-        checks: list[Check] = [_envelope_check(invocations)]
+        checks: list[Check] = [envelope_check(invocations)]
         rows = []
         for spec in live.world.services:
             want = live.world.image_uri(spec.repository, f"@{digests[spec.repository]}")
             outcome = deployed.get(spec.name)
             status = statuses.get(spec.name)
             checks.append(
-                Check(f"{spec.name}: deployed by the function", outcome is not None, _reason_of(invocations, spec.name))
+                Check(f"{spec.name}: deployed by the function", outcome is not None, reason_of(invocations, spec.name))
             )
             checks.append(
                 Check(
@@ -207,7 +192,7 @@ class Demo:
                 Check(
                     f"{spec.name}: rollout COMPLETED",
                     status is not None and status.state == "COMPLETED",
-                    _status_text(status),
+                    status_text(status),
                 )
             )
             checks.append(
@@ -218,8 +203,8 @@ class Demo:
                 )
             )
             report = reports.get(spec.name)
-            rows.append(self._row(spec.name, before, after, digests[spec.repository], outcome, report, status, start))
-        return self._finish(1, title, "deployed, COMPLETED", rows, checks, start)
+            rows.append(self.row(spec.name, before, after, digests[spec.repository], outcome, report, status, start))
+        return self.finish(1, title, "deployed, COMPLETED", rows, checks, start)
 
     # ---- scenario 2 ---------------------------------------------------------------------------------------------
 
@@ -232,18 +217,18 @@ class Demo:
         before_td = task_definitions(clients, live.world)
         repository, tag = BROKEN
         digest = demo_world.push(clients, live.world.build_region, repository, tag, exit_code=self.broken_exit_code)
-        where = f"{live.world.build_region} ({_short(digest)})"
+        where = f"{live.world.build_region} ({short(digest)})"
         self.say(f"  push     {repository}:{tag} in {where}; its app exits {self.broken_exit_code} at start")
-        invocations = self._delivered(live, self._replicated(live, {repository: digest}))
-        deployed = _deployed(invocations)
-        statuses = self._watch_all(clients, live.world, deployed)
+        invocations = self.delivered(live, self.replicated(live, {repository: digest}))
+        deployed = deployed_outcomes(invocations)
+        statuses = self.watch_all(clients, live.world, deployed)
         mapped = [s for s in live.world.services if s.repository == repository]
         # Only a deployment that FAILED is rolled back and reported so: wait for those alone.
         failed = [name for name, status in statuses.items() if status.state == "FAILED"]
         previous = {name: before_td[name] for name in failed}
         settled = wait_steady_on(clients, live.world, previous, timeout=self.wait_s, interval=POLL_S, clock=self._clock)
         after = app_images(clients, live.world)
-        reports = self._reported(live, {name: deployed[name] for name in failed}, "SERVICE_DEPLOYMENT_FAILED")
+        reports = self.reported(live, {name: deployed[name] for name in failed}, "SERVICE_DEPLOYMENT_FAILED")
         checks = []
         rows = []
         for spec in mapped:
@@ -252,21 +237,21 @@ class Demo:
                 Check(
                     f"{spec.name}: deployment started by the function",
                     spec.name in deployed,
-                    _reason_of(invocations, spec.name),
+                    reason_of(invocations, spec.name),
                 )
             )
             checks.append(
                 Check(
                     f"{spec.name}: reported FAILED (never success)",
                     status is not None and status.state == "FAILED",
-                    _status_text(status),
+                    status_text(status),
                 )
             )
             checks.append(
                 Check(
                     f"{spec.name}: rolled back by the circuit breaker",
                     bool(status and status.rolled_back),
-                    _status_text(status),
+                    status_text(status),
                 )
             )
             checks.append(
@@ -284,8 +269,8 @@ class Demo:
                 )
             )
             report = reports.get(spec.name)
-            rows.append(self._row(spec.name, before, after, digest, deployed.get(spec.name), report, status, start))
-        return self._finish(2, title, "FAILED, rolled back", rows, checks, start)
+            rows.append(self.row(spec.name, before, after, digest, deployed.get(spec.name), report, status, start))
+        return self.finish(2, title, "FAILED, rolled back", rows, checks, start)
 
     # ---- scenario 3 ---------------------------------------------------------------------------------------------
 
@@ -299,7 +284,7 @@ class Demo:
         before = app_images(clients, live.world)
         state_before = service_states(clients, live.world)
         first = [i for i in live.delivery.invocations if i.event.get("detail-type") == "ECR Replication Action"]
-        original = next((i for i in first if _image_of(i.event) == (repository, tag)), None)
+        original = next((i for i in first if image_of(i.event) == (repository, tag)), None)
         checks: list[Check] = []
         repeats: list[Invocation] = []
         if original is None:
@@ -314,30 +299,30 @@ class Demo:
             found = live.delivery.wait_for(lambda i: i.event.get("id") == event_id, self.wait_s, count=3)
             repeats = found[1:]
             for invocation in repeats:
-                self._show(invocation)
+                self.show(invocation)
             checks.append(Check("the duplicate event was delivered twice", len(repeats) == 2, f"{len(repeats)} times"))
         released = live.replicator.release(*demo_world.LATE)
         late_tag = f"{demo_world.LATE[0]}:{demo_world.LATE[1]}"
         self.say(f"  deliver  the held-back event of {late_tag} (pushed a day ago) arrives now")
-        late = self._delivered(live, released)
+        late = self.delivered(live, released)
         state_after = service_states(clients, live.world)
         after = app_images(clients, live.world)
         rows = []
         for spec in mapped:
-            dup = [_outcome_of(i, spec.name) for i in repeats]
-            old = [_outcome_of(i, spec.name) for i in late]
+            dup = [outcome_of(i, spec.name) for i in repeats]
+            old = [outcome_of(i, spec.name) for i in late]
             checks.append(
                 Check(
                     f"{spec.name}: duplicates are unchanged",
                     len(dup) == 2 and all(o is not None and o["status"] in NOTHING_TO_DO for o in dup),
-                    _statuses(dup),
+                    statuses_text(dup),
                 )
             )
             checks.append(
                 Check(
                     f"{spec.name}: the older image is skipped",
                     len(old) == 1 and all(o is not None and o["status"] == "skipped" for o in old),
-                    _statuses(old),
+                    statuses_text(old),
                 )
             )
             checks.append(
@@ -351,194 +336,12 @@ class Demo:
             rows.append(
                 ServiceRow(
                     spec.name,
-                    _image_text(before[spec.name]),
-                    _image_text(after[spec.name]),
-                    _digest_of(after[spec.name]),
+                    image_text(before[spec.name]),
+                    image_text(after[spec.name]),
+                    digest_of(after[spec.name]),
                     outcomes,
                     "-",
                     self._clock() - start,
                 )
             )
-        return self._finish(3, title, "unchanged, skipped", rows, checks, start)
-
-    # ---- steps ----------------------------------------------------------------------------------------------
-
-    def _replicated(self, live: Running, digests: dict[str, str]) -> list[Replication]:
-        if not live.replicator.wait_idle(self.wait_s):
-            self.say(f"  ECR      replication still running after {self.wait_s:.0f}s")
-        wanted = set(digests.values())
-        found = [r for r in live.replicator.replications if r.image.digest in wanted and r.event_id is not None]
-        for r in found:
-            self.say(
-                f"  ECR      replicated {r.image.repository}:{r.image.tag} -> {r.region}: "
-                f"{r.result}, event ECR Replication Action {r.event_id}"
-            )
-        return found
-
-    def _delivered(self, live: Running, replications: Sequence[Replication]) -> list[Invocation]:
-        ids = {r.event_id for r in replications}
-        found = live.delivery.wait_for(lambda i: i.event.get("id") in ids, self.wait_s, count=len(ids))
-        for invocation in found:
-            self._show(invocation)
-        return found
-
-    def _show(self, invocation: Invocation) -> None:
-        outcomes = ", ".join(f"{o.get('status')} {o.get('service')}" for o in invocation.outcomes) or "no outcome"
-        error = f"; ERROR {invocation.error}" if invocation.error else ""
-        self.say(f"  function invoked on {invocation.event['id']} ({invocation.seconds:.2f}s): {outcomes}{error}")
-
-    def _watch_all(
-        self, clients: Clients, built: World, deployed: dict[str, dict[str, Any]]
-    ) -> dict[str, RolloutStatus]:
-        cluster = Cluster(clients)
-        last: dict[str, tuple[str, int]] = {}
-
-        def progress(service: str) -> Callable[[RolloutStatus, float], None]:
-            def show(status: RolloutStatus, elapsed: float) -> None:
-                key = (status.state, status.running)
-                if last.get(service) != key:
-                    last[service] = key
-                    extra = " (rolled back)" if status.rolled_back else ""
-                    self.say(
-                        f"  rollout  {service}: {status.state} {status.running}/{status.desired} running, "
-                        f"{elapsed:.1f}s{extra}"
-                    )
-
-            return show
-
-        def one(service: str, outcome: dict[str, Any]) -> RolloutStatus:
-            return watch(
-                cluster,
-                ServiceRef(built.deploy_region, built.cluster, service),
-                str(outcome["deployment_id"]),
-                timeout=self.wait_s,
-                interval=POLL_S,
-                on_progress=progress(service),
-            )
-
-        with ThreadPoolExecutor(max_workers=max(1, len(deployed))) as pool:
-            futures = {name: pool.submit(one, name, o) for name, o in deployed.items() if o.get("deployment_id")}
-            return {name: f.result() for name, f in futures.items()}
-
-    def _reported(self, live: Running, deployed: dict[str, dict[str, Any]], name: str) -> dict[str, str]:
-        """Wait for ECS's `name` state-change event of each deployment; return per service the function's report."""
-        ids = {str(o.get("deployment_id")): service for service, o in deployed.items()}
-
-        def matches(invocation: Invocation) -> bool:
-            detail = invocation.event.get("detail", {})
-            return (
-                invocation.event.get("source") == "aws.ecs"
-                and detail.get("eventName") == name
-                and (detail.get("deploymentId") in ids)
-            )
-
-        reports = {}
-        for invocation in live.delivery.wait_for(matches, self.wait_s, count=len(ids)):
-            service = ids[invocation.event["detail"]["deploymentId"]]
-            outcome = _outcome_of(invocation, service)
-            report = f"{outcome['status']}: {outcome.get('reason')}" if outcome else f"error: {invocation.error}"
-            self.say(f"  function {name} of {service} -> {report}")
-            reports[service] = str(outcome["status"]) if outcome else "none"
-        return reports
-
-    def _row(
-        self,
-        service: str,
-        before: dict[str, str],
-        after: dict[str, str],
-        digest: str,
-        outcome: dict[str, Any] | None,
-        report: str | None,
-        status: RolloutStatus | None,
-        start: float,
-    ) -> ServiceRow:
-        state = status.state + (" (rolled back)" if status.rolled_back else "") if status else "-"
-        return ServiceRow(
-            service,
-            _image_text(before[service]),
-            _image_text(after[service]),
-            digest,
-            (str(outcome["status"]) if outcome else "none") + (f" -> {report}" if report else ""),
-            state,
-            self._clock() - start,
-            status.reason if status else "",
-        )
-
-    def _finish(
-        self, number: int, title: str, expected: str, rows: list[ServiceRow], checks: list[Check], start: float
-    ) -> ScenarioResult:
-        result = ScenarioResult(number, title, expected, tuple(rows), tuple(checks), self._clock() - start)
-        failed = [c for c in checks if not c.ok]
-        verdict = "as expected" if result.ok else f"NOT as expected: {'; '.join(c.what for c in failed)}"
-        self.say(f"scenario {number} {verdict} ({result.seconds:.1f}s)")
-        return result
-
-
-def _deployed(invocations: Sequence[Invocation]) -> dict[str, dict[str, Any]]:
-    return {
-        str(o["service"]): o
-        for i in invocations
-        for o in i.outcomes
-        if o.get("status") == "deployed" and o.get("service")
-    }
-
-
-def _image_of(event: dict[str, Any]) -> tuple[str, str]:
-    detail = event.get("detail", {})
-    return str(detail.get("repository-name")), str(detail.get("image-tag"))
-
-
-def _outcome_of(invocation: Invocation, service: str) -> dict[str, Any] | None:
-    return next((o for o in invocation.outcomes if o.get("service") == service), None)
-
-
-def _reason_of(invocations: Sequence[Invocation], service: str) -> str:
-    for invocation in invocations:
-        if invocation.error:
-            return f"function error: {invocation.error}"
-        outcome = _outcome_of(invocation, service)
-        if outcome is not None:
-            return f"{outcome.get('status')}: {outcome.get('reason')}"
-    return "no outcome for this service"
-
-
-def _statuses(outcomes: Sequence[dict[str, Any] | None]) -> str:
-    return ", ".join(f"{o['status']}: {o.get('reason')}" if o else "no outcome" for o in outcomes)
-
-
-def _envelope_check(invocations: Sequence[Invocation]) -> Check:
-    replicated = [i for i in invocations if i.event.get("detail-type") == "ECR Replication Action"]
-    good = bool(replicated) and all(
-        tuple(i.event) == ENVELOPE_KEYS
-        and tuple(i.event["detail"])[: len(DETAIL_KEYS)] == DETAIL_KEYS
-        and i.event["source"] == "aws.ecr"
-        for i in replicated
-    )
-    filled = sorted({f for i in replicated for f in i.filled})
-    return Check(
-        "the function received ECR Replication Action in the documented shape",
-        good,
-        f"envelope keys {', '.join(ENVELOPE_KEYS)}; filled by the route: {', '.join(filled) or 'none'}",
-    )
-
-
-def _status_text(status: RolloutStatus | None) -> str:
-    if status is None:
-        return "not watched (no deployment id)"
-    return f"{status.state}: {status.reason}"
-
-
-def _image_text(image: str) -> str:
-    """Return ``repo:tag`` or ``repo@sha256:0123456789ab`` (the registry host left out)."""
-    _, repository, tag, digest = split_image(image)
-    if digest:
-        return f"{repository}@{_short(digest)}"
-    return f"{repository}:{tag}" if tag else repository
-
-
-def _digest_of(image: str) -> str | None:
-    return split_image(image)[3]
-
-
-def _short(digest: str) -> str:
-    return digest[:19]
+        return self.finish(3, title, "unchanged, skipped", rows, checks, start)
