@@ -13,9 +13,7 @@ services drifted). Calls are counted with a botocore ``before-send`` hook on eve
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from bench.fleet import ACCOUNT, REGION, Fleet
 from bench.instrument import Meter
 from bench.measure import Figure
 from bench.server import moto_server
+from ecr_autodeploy.local import events
 
 REPOSITORIES = 10
 PER_REPOSITORY = 10
@@ -106,23 +105,10 @@ def _steady(app: Any, meter: Meter) -> Counter[str]:
 
 def _completed(outcome: dict[str, Any]) -> dict[str, Any]:
     """Return the ECS event saying this outcome's deployment COMPLETED, as ECS sends it."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "ECS Deployment State Change",
-        "source": "aws.ecs",
-        "account": ACCOUNT,
-        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "region": REGION,
-        "resources": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{outcome['cluster']}/{outcome['service']}"],
-        "detail": {
-            "eventType": "INFO",
-            "eventName": "SERVICE_DEPLOYMENT_COMPLETED",
-            "deploymentId": outcome["deployment_id"],
-            "updatedAt": datetime.now(UTC).isoformat(),
-            "reason": f"ECS deployment {outcome['deployment_id']} completed.",
-        },
-    }
+    event: dict[str, Any] = events.deployment_event(
+        outcome["deployment_id"], "COMPLETED", outcome["service"], outcome["cluster"], region=REGION, account=ACCOUNT
+    )
+    return event
 
 
 def _rules() -> dict[str, Any]:

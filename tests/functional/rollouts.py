@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecs import Cluster, deployment_from
 from ecr_autodeploy.core.errors import NotFoundError
 from ecr_autodeploy.core.model import Deployment, Service, ServiceRef
-from tests.functional.world import ACCOUNT
+from ecr_autodeploy.local.events import deployment_event
 
 TABLE = "ecr-autodeploy-ledger"
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
@@ -151,29 +150,6 @@ def _deployment(deployment_id: str, task_definition: str, desired: int, state: s
         "rolloutStateReason": f"ECS deployment {deployment_id} {state.lower().replace('_', ' ')}.",
         "createdAt": now,
         "updatedAt": now,
-    }
-
-
-def deployment_event(
-    deployment_id: str, state: str, service: str = "api", cluster: str = "shop", reason: str = ""
-) -> dict[str, Any]:
-    """Return an ECS Deployment State Change event in the shape AWS documents."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "ECS Deployment State Change",
-        "source": "aws.ecs",
-        "account": ACCOUNT,
-        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "region": "us-east-1",
-        "resources": [f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/{cluster}/{service}"],
-        "detail": {
-            "eventType": "ERROR" if state == "FAILED" else "INFO",
-            "eventName": f"SERVICE_DEPLOYMENT_{state}",
-            "deploymentId": deployment_id,
-            "updatedAt": datetime.now(UTC).isoformat(),
-            "reason": reason or f"ECS deployment {deployment_id} {state.lower()}.",
-        },
     }
 
 

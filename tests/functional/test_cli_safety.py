@@ -12,7 +12,8 @@ from moto.backends import get_backend
 
 from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.engine.deploy import LEDGER_OFF_NOTE
-from tests.functional.rollouts import BREAKER_REASON, deployment_event
+from ecr_autodeploy.local.events import deployment_event
+from tests.functional.rollouts import BREAKER_REASON
 from tests.functional.test_deploy import _set_pushed_at
 from tests.functional.world import ACCOUNT, World
 

@@ -16,8 +16,9 @@ from ecr_autodeploy.core.outcomes import Outcome
 from ecr_autodeploy.engine.dispatch import Dispatcher
 from ecr_autodeploy.engine.reconcile import Reconciler
 from ecr_autodeploy.local import events
+from ecr_autodeploy.local.events import deployment_event
 from ecr_autodeploy.wiring import EngineSettings, build_app
-from tests.functional.rollouts import BREAKER_REASON, TABLE, RolloutCluster, deployment_event, ledger_table
+from tests.functional.rollouts import BREAKER_REASON, TABLE, RolloutCluster, ledger_table
 from tests.functional.world import World
 
 ENV = {"AUTODEPLOY_LEDGER_TABLE": TABLE}

@@ -143,7 +143,7 @@ def test_the_deployment_s_ecs_events_are_recognised_and_judged_once() -> None:
     w = World()
     (deployed,) = w.app.handle(w.arrive(2, "v2")).outcomes
     assert deployed.deployment_id is not None
-    done = ecs_event(deployed.deployment_id, "COMPLETED")
+    done = events.deployment_event(deployed.deployment_id, "COMPLETED")
 
     assert [o.status for o in w.app.handle(done).outcomes] == ["completed"]
     assert [o.status for o in w.app.handle(done).outcomes] == ["ignored"]
@@ -161,17 +161,3 @@ def test_reconcile_deploys_the_newest_allowed_image_and_lists_it_in_a_dry_run() 
     assert w.cluster.calls["UpdateService"] == 0
     fixed = w.app.reconciler.run(REGION)
     assert [(o.status, o.digest) for o in fixed.outcomes] == [("deployed", image(2).digest)]
-
-
-def ecs_event(deployment_id: str, state: str) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": f"ecs-{deployment_id}-{state}",
-        "detail-type": "ECS Deployment State Change",
-        "source": "aws.ecs",
-        "account": "123456789012",
-        "time": "2026-01-01T00:05:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:ecs:{REGION}:123456789012:service/shop/api"],
-        "detail": {"eventName": f"SERVICE_DEPLOYMENT_{state}", "deploymentId": deployment_id, "reason": "done"},
-    }

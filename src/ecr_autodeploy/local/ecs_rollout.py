@@ -36,6 +36,7 @@ from typing import Any
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.image_refs import split_image
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
+from ecr_autodeploy.local.events import deployment_detail
 
 EXIT_CODE_ANNOTATION = "ecr-autodeploy.demo/exit-code"
 DETAIL_TYPE = "ECS Deployment State Change"
@@ -266,13 +267,8 @@ class EcsRollouts:
         return found
 
     def _emit(self, service: Any, deployment: dict[str, Any], name: str, reason: str, level: str = "INFO") -> None:
-        detail = {
-            "eventType": level,
-            "eventName": name,
-            "deploymentId": deployment["id"],
-            "updatedAt": _iso(_now()),
-            "reason": reason,
-        }
+        detail = {**deployment_detail(str(deployment["id"]), name.removeprefix("SERVICE_DEPLOYMENT_"), reason)}
+        detail["eventType"] = level
         entry = {
             "Source": "aws.ecs",
             "DetailType": DETAIL_TYPE,

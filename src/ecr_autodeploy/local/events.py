@@ -1,5 +1,7 @@
 """EventBridge events in the shapes AWS documents, for the emulator glue, the tests and the benchmarks.
 
+ECR image events and ECS Deployment State Change events.
+
 The demo's replication glue emits these on the emulator's bus; tests and benchmarks hand them to the handler.
 https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
 """
@@ -7,6 +9,7 @@ https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from ecr_autodeploy.core.events import repository_arn
@@ -101,4 +104,39 @@ def cloudtrail_replicate(repository: str, region: str = "us-east-1") -> dict[str
             "eventType": "AwsServiceEvent",
             "resources": [{"ARN": repository_arn(ACCOUNT, region, repository), "accountId": ACCOUNT}],
         },
+    }
+
+
+def deployment_detail(deployment_id: str, state: str, reason: str = "") -> dict[str, Any]:
+    """Return the detail of an ECS ``Deployment State Change`` event (state: IN_PROGRESS, COMPLETED, FAILED)."""
+    return {
+        "eventType": "ERROR" if state == "FAILED" else "INFO",
+        "eventName": f"SERVICE_DEPLOYMENT_{state}",
+        "deploymentId": deployment_id,
+        "updatedAt": datetime.now(UTC).isoformat(),
+        "reason": reason or f"ECS deployment {deployment_id} {state.lower().replace('_', ' ')}.",
+    }
+
+
+def deployment_event(
+    deployment_id: str,
+    state: str,
+    service: str = "api",
+    cluster: str = "shop",
+    reason: str = "",
+    *,
+    region: str = "us-east-1",
+    account: str = ACCOUNT,
+) -> dict[str, Any]:
+    """Return an ECS Deployment State Change event in the shape AWS documents."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECS Deployment State Change",
+        "source": "aws.ecs",
+        "account": account,
+        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "region": region,
+        "resources": [f"arn:aws:ecs:{region}:{account}:service/{cluster}/{service}"],
+        "detail": deployment_detail(deployment_id, state, reason),
     }
