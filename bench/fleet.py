@@ -115,5 +115,11 @@ def new_image_event(fleet: Fleet, repository: str) -> dict[str, Any]:
 def rules(repository: str, cluster: str, services: Sequence[str]) -> dict[str, Any]:
     """Return a rules document sending `repository` to `services`."""
     return {
-        "rules": [{"repository": repository, "targets": [{"cluster": cluster, "service": name} for name in services]}]
+        "rules": [
+            {
+                "repository": repository,
+                "tags": ["*"],
+                "targets": [{"cluster": cluster, "service": name} for name in services],
+            }
+        ]
     }

@@ -116,6 +116,7 @@ def _rules() -> dict[str, Any]:
         "rules": [
             {
                 "repository": r"re:recon/(?P<app>app\d+)",
+                "tags": ["*"],
                 "targets": [
                     {"cluster": cluster, "service": f"{{app}}-svc{s}"}
                     for cluster, services in (

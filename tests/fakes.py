@@ -106,6 +106,7 @@ class FakeCluster:
         self.live: dict[ServiceRef, _LiveService] = {}
         self.calls: Counter[str] = Counter()
         self.updates: list[tuple[str, str | None, bool]] = []  # (service key, task definition, force)
+        self.tasks: dict[ServiceRef, dict[str, tuple[str, ...]]] = {}  # what running tasks report, per container
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -162,6 +163,14 @@ class FakeCluster:
             self.revisions[arn] = TaskDefinition(arn, {**body, "taskDefinitionArn": arn}, tags)
             return arn
 
+    def deregister(self, where: ServiceRef, arn: str) -> None:
+        self.calls["DeregisterTaskDefinition"] += 1
+        self.revisions.pop(arn, None)
+
+    def task_digests(self, ref: ServiceRef) -> dict[str, tuple[str, ...]]:
+        self.calls["ListTasks"] += 1
+        return dict(self.tasks.get(ref, {}))
+
     def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
         with self._lock:
             self.calls["UpdateService"] += 1
@@ -192,6 +201,15 @@ class MemoryLedger:
             item.update(lease_owner=owner, lease_until=now + lease)
             return Lock(True, owner, now + lease)
 
+    def hold(self, key: str, owner: str, now: float, lease: float) -> bool:
+        with self._lock:
+            self.calls["hold"] += 1
+            item = self.items.get(f"svc#{key}", {})
+            if item.get("lease_owner") != owner:
+                return False
+            item["lease_until"] = now + lease
+            return True
+
     def unlock(self, key: str, owner: str) -> bool:
         with self._lock:
             self.calls["unlock"] += 1
@@ -210,11 +228,20 @@ class MemoryLedger:
             pk = f"claim#{key}#{digest}"
             old = self.items.get(pk)
             lapsed = old is not None and old["state"] == "claimed" and old["lease_until"] < now
-            if old is not None and not overwrite and not lapsed:
+            mine = old is not None and old["state"] == "claimed" and old["owner"] == owner
+            if old is not None and not overwrite and not lapsed and not mine:
                 return Claim(False, old["state"], old["event_id"], old.get("deployment_id"), old["claimed_at"])
             self.items[pk] = {"state": "claimed", "event_id": event_id, "owner": owner, "claimed_at": now}
             self.items[pk]["lease_until"] = now + lease
             return Claim(True, "claimed", event_id, None, now, now + lease)
+
+    def read_claim(self, key: str, digest: str) -> Claim | None:
+        old = self.items.get(f"claim#{key}#{digest}")
+        if old is None:
+            return None
+        return Claim(
+            False, old["state"], old["event_id"], old.get("deployment_id"), old["claimed_at"], old.get("lease_until")
+        )
 
     def unclaim(self, key: str, digest: str, owner: str) -> None:
         with self._lock:
@@ -237,6 +264,7 @@ class MemoryLedger:
             if released:
                 item.pop("lease_owner", None)
                 item.pop("lease_until", None)
+            item["failed_digests"] = set(item.get("failed_digests", ())) - {record.image.digest}
             item.update(
                 deployment_id=record.deployment_id,
                 state="STARTED",
@@ -285,6 +313,8 @@ class MemoryLedger:
             item = self.items.get(f"svc#{record.service_key}", {})
             if service and item.get("deployment_id") == deployment_id:
                 item["state"] = state
+                if state in ("FAILED", "TIMEOUT") and record.image.digest:
+                    item["failed_digests"] = {*item.get("failed_digests", ()), record.image.digest}
             return judged
 
     def note(self, deployment_id: str, values: Mapping[str, Any]) -> None:

@@ -133,7 +133,7 @@ def assemble(
     """Return the dispatcher of every event kind over these ports, sharing one Deployer, ledger and notifier."""
     s = settings or EngineSettings()
     runner: PlanRunner = (
-        DryRunExecutor()
+        DryRunExecutor(ledger, clock=s.clock, max_workers=s.max_workers)
         if dry_run
         else Executor(cluster, ledger, clock=s.clock, lease=s.lock_lease, max_workers=s.max_workers)
     )

@@ -21,10 +21,12 @@ RULES: dict[str, Any] = {
     "rules": [
         {
             "repository": "shop/api",
+            "tags": ["*"],
             "targets": [{"cluster": "shop", "service": "api"}, {"cluster": "shop", "service": "web"}],
         },
         {
             "repository": "re:team/(?P<service>[a-z]+)",
+            "tags": ["*"],
             "strategy": "force",
             "targets": [{"cluster": "team", "service": "{service}"}],
         },

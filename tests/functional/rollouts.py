@@ -12,7 +12,7 @@ import itertools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -118,7 +118,13 @@ class RolloutCluster(Cluster):
         if key not in self._deployments:
             # A service that existed before the test runs its first deployment, settled.
             self._deployments[key] = [
-                _deployment("ecs-svc/initial-" + service, svc.task_definition_arn, self._desired(svc), "COMPLETED")
+                _deployment(
+                    "ecs-svc/initial-" + service,
+                    svc.task_definition_arn,
+                    self._desired(svc),
+                    "COMPLETED",
+                    since=timedelta(hours=1),
+                )
             ]
         return self._deployments[key]
 
@@ -136,8 +142,10 @@ class RolloutCluster(Cluster):
         return new
 
 
-def _deployment(deployment_id: str, task_definition: str, desired: int, state: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
+def _deployment(
+    deployment_id: str, task_definition: str, desired: int, state: str, since: timedelta = timedelta(0)
+) -> dict[str, Any]:
+    now = datetime.now(UTC) - since
     return {
         "id": deployment_id,
         "status": "PRIMARY",

@@ -43,7 +43,7 @@ def test_pin_replaces_only_the_image_and_keeps_every_other_field(world: World) -
     shop(world)
     before = world.running("shop", "api")
     digest = world.push("shop/api", "v1", "one")
-    d = deployer([{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}])
+    d = deployer([{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}])
 
     result = d.handle(events.replicate("shop/api", digest, "v1"))
 
@@ -68,7 +68,7 @@ def test_pin_replaces_only_the_image_and_keeps_every_other_field(world: World) -
 def test_duplicate_event_is_unchanged_and_registers_nothing(world: World) -> None:
     shop(world)
     digest = world.push("shop/api", "v1", "one")
-    d = deployer([{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}])
+    d = deployer([{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}])
     event = events.replicate("shop/api", digest, "v1")
 
     assert statuses(d.handle(event)) == ["deployed"]
@@ -85,6 +85,7 @@ def test_fan_out_to_many_services_and_named_containers(world: World) -> None:
     rules = [
         {
             "repository": "shop/*",
+            "tags": ["*"],
             "targets": [
                 {"cluster": "shop", "service": "api"},
                 {"cluster": "shop", "service": "worker"},
@@ -105,6 +106,7 @@ def test_one_failing_target_does_not_stop_the_others_and_the_retry_is_a_no_op(wo
     rules = [
         {
             "repository": "shop/api",
+            "tags": ["*"],
             "targets": [
                 {"cluster": "shop", "service": "api"},
                 {"cluster": "shop", "service": "ghost"},
@@ -148,7 +150,7 @@ def test_an_older_image_arriving_late_never_replaces_a_newer_one(world: World) -
     now = datetime.now(UTC)
     _set_pushed_at("shop/api", old, now - timedelta(hours=1))
     _set_pushed_at("shop/api", new, now)
-    d = deployer([{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}])
+    d = deployer([{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}])
 
     assert statuses(d.handle(events.replicate("shop/api", new, "v2"))) == ["deployed"]
     late = d.handle(events.replicate("shop/api", old, "v1"))
@@ -158,14 +160,21 @@ def test_an_older_image_arriving_late_never_replaces_a_newer_one(world: World) -
     assert world.images_of("shop", "api")["app"].endswith(new)
 
     allowing = deployer(
-        [{"repository": "shop/api", "allow_downgrade": True, "targets": [{"cluster": "shop", "service": "api"}]}]
+        [
+            {
+                "repository": "shop/api",
+                "tags": ["*"],
+                "allow_downgrade": True,
+                "targets": [{"cluster": "shop", "service": "api"}],
+            }
+        ]
     )
     assert statuses(allowing.handle(events.replicate("shop/api", old, "v1"))) == ["deployed"]
 
 
 def test_a_digest_missing_from_the_repository_is_an_error_not_a_deployment(world: World) -> None:
     shop(world)
-    d = deployer([{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}])
+    d = deployer([{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}])
     revisions = world.revisions("shop-api")
 
     with pytest.raises(NotFoundError) as err:
@@ -177,11 +186,20 @@ def test_a_digest_missing_from_the_repository_is_an_error_not_a_deployment(world
 
 def test_force_strategy_starts_a_new_deployment_without_a_new_revision(world: World) -> None:
     shop(world)
-    digest = world.push("shop/api", "latest", "forced")
-    d = deployer([{"repository": "shop/api", "strategy": "force", "targets": [{"cluster": "shop", "service": "api"}]}])
+    digest = world.push("shop/api", "v0", "forced")  # force re-pulls the tag the service names: v0
+    d = deployer(
+        [
+            {
+                "repository": "shop/api",
+                "tags": ["*"],
+                "strategy": "force",
+                "targets": [{"cluster": "shop", "service": "api"}],
+            }
+        ]
+    )
     revisions = world.revisions("shop-api")
 
-    result = d.handle(events.push("shop/api", digest, "latest"))
+    result = d.handle(events.push("shop/api", digest, "v0"))
 
     assert statuses(result) == ["deployed"]
     assert result.outcomes[0].deployment_id
@@ -210,7 +228,7 @@ def test_tag_policy_skips_with_the_reason(world: World) -> None:
 def test_multi_arch_index_is_deployed_and_a_platform_manifest_is_not(world: World) -> None:
     shop(world)
     index_digest, children = world.push_index("shop/api", "v4", "multi")
-    d = deployer([{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}])
+    d = deployer([{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}])
 
     child = d.handle(events.push("shop/api", children[0]))
     assert statuses(child) == ["skipped"]
@@ -244,6 +262,7 @@ def test_cross_region_target(world: World) -> None:
     rules = [
         {
             "repository": "shop/api",
+            "tags": ["*"],
             "targets": [
                 {"cluster": "shop", "service": "api"},
                 {"cluster": "shop", "service": "api", "region": "eu-west-1"},
@@ -271,9 +290,9 @@ def test_seed_regex_mode_maps_like_the_classic_lambda(world: World, monkeypatch:
     from ecr_autodeploy.wiring import load_config
 
     d = build_deployer(load_config(), Clients(region="us-east-1"))
-    digest = world.push("shop/api", "v6", "six")
+    digest = world.push("shop/api", "v0", "six")  # the tag the service names: seed mode follows it
 
-    result = d.handle(events.replicate("shop/api", digest, "v6"))
+    result = d.handle(events.replicate("shop/api", digest, "v0"))
 
     assert [(o.status, o.target) for o in result.outcomes] == [("deployed", "us-east-1/shop/api")]
     world.repository("other")
@@ -302,7 +321,13 @@ def test_cross_account_target_through_an_assumed_role(world: World) -> None:
     ecs_other.create_service(cluster="prod", serviceName="api", taskDefinition=arn, desiredCount=1)
     world.repository("shop/api")
     digest = world.push("shop/api", "v7", "seven")
-    rules = [{"repository": "shop/api", "targets": [{"cluster": "prod", "service": "api", "role_arn": role_arn}]}]
+    rules = [
+        {
+            "repository": "shop/api",
+            "tags": ["*"],
+            "targets": [{"cluster": "prod", "service": "api", "role_arn": role_arn}],
+        }
+    ]
 
     result = deployer(rules).handle(events.replicate("shop/api", digest, "v7"))
 

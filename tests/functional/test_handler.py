@@ -14,7 +14,7 @@ from ecr_autodeploy.local import events
 from tests.functional.world import World
 from tests.samples import load_event
 
-RULES = {"rules": [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}]}
+RULES = {"rules": [{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}]}
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from tests.functional.rollouts import TABLE, RolloutCluster, atomic_dynamodb, le
 from tests.functional.test_deploy import _set_pushed_at
 from tests.functional.world import World
 
-RULE = {"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}
+RULE = {"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}
 ENV = {"AUTODEPLOY_LEDGER_TABLE": TABLE}
 
 
@@ -39,7 +39,7 @@ def ledger_world(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     world.repository("shop/sidecar")
     world.cluster("shop")
     world.service(
-        "shop", "api", {"app": world.image_uri("shop/api", ":v0"), "envoy": world.image_uri("shop/sidecar", ":1.0")}
+        "shop", "api", {"app": world.image_uri("shop/api", ":latest"), "envoy": world.image_uri("shop/sidecar", ":1.0")}
     )
     return world
 
@@ -157,20 +157,22 @@ def test_a_redelivery_after_the_service_moved_on_is_a_duplicate_not_a_second_dep
 
 
 def test_force_does_not_redeploy_an_older_image_arriving_late(ledger_world: World) -> None:
-    old = ledger_world.push("shop/api", "v1", "old")
-    new = ledger_world.push("shop/api", "v2", "new")
+    old = ledger_world.push("shop/api", "latest", "old")
+    ledger_world.push("shop/api", "v1", "old")  # the same image tagged v1 too, so it stays when :latest moves
+    new = ledger_world.push("shop/api", "latest", "new")
     now = datetime.now(UTC)
     _set_pushed_at("shop/api", old, now - timedelta(hours=1))
     _set_pushed_at("shop/api", new, now)
     cluster = RolloutCluster(Clients(region="us-east-1"))
     d = make([{**RULE, "strategy": "force"}], cluster=lambda _: cluster)
 
-    assert [o.status for o in d.handle(events.push("shop/api", new, "v2")).outcomes] == ["deployed"]
-    late = d.handle(events.push("shop/api", old, "v1"))
+    assert [o.status for o in d.handle(events.push("shop/api", new, "latest")).outcomes] == ["deployed"]
+    late = d.handle(events.push("shop/api", old, "latest"))
 
     (outcome,) = late.outcomes
     assert outcome.status == "skipped"
-    assert "newer than" in outcome.reason
+    # ECR no longer tags the old digest :latest, so a new deployment would not run it.
+    assert "force re-pulls 'latest'" in outcome.reason
     assert len(cluster.updates) == 1
 
 
@@ -191,7 +193,7 @@ def test_concurrent_older_and_newer_images_end_on_the_newer(ledger_world: World)
 def test_two_repositories_of_one_service_deployed_at_once_both_land(ledger_world: World) -> None:
     app = ledger_world.push("shop/api", "v1", "app")
     sidecar = ledger_world.push("shop/sidecar", "1.1", "sidecar")
-    rules = [RULE, {"repository": "shop/sidecar", "targets": [{"cluster": "shop", "service": "api"}]}]
+    rules = [RULE, {"repository": "shop/sidecar", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}]
     arriving = [events.replicate("shop/api", app, "v1"), events.replicate("shop/sidecar", sidecar, "1.1")]
 
     in_threads(2, lambda i: make(rules, cluster=SlowRegister).handle(arriving[i]))

@@ -52,7 +52,9 @@ def deployer(
     clients = clients or Clients(region="us-east-1")
     calls: Counter[str] = Counter()
     clients.client("dynamodb").meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
-    rules = [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": s} for s in services]}]
+    rules = [
+        {"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": s} for s in services]}
+    ]
     config = parse_config({"rules": rules}, "test-rules")
     cluster, ledger = wiring.pop("cluster", None), wiring.pop("ledger", None)
     settings = EngineSettings(**wiring) if wiring else None
@@ -78,8 +80,9 @@ def test_a_pinned_deploy_makes_five_ledger_writes_and_its_record_releases_the_lo
     (outcome,) = d.handle(events.replicate("shop/api", digest, "v1")).outcomes
 
     assert outcome.status == "deployed"
-    # lock, claim, deployment record, claim confirmation, service record + release
-    assert calls == Counter({"UpdateItem": 3, "PutItem": 2})
+    # lock, claim, the lock re-asserted before register and before update, deployment record, claim confirmation,
+    # service record + release
+    assert calls == Counter({"UpdateItem": 5, "PutItem": 2})
     item = service_item("api")
     assert "lease_owner" not in item
     assert "lease_until" not in item
@@ -92,7 +95,7 @@ def test_a_fan_out_releases_every_lock_whether_it_deployed_or_not(shop: World) -
     d, calls = deployer(SERVICES)
 
     assert [o.status for o in d.handle(event).outcomes] == ["deployed"] * 3
-    assert calls == Counter({"UpdateItem": 3 * 3, "PutItem": 2 * 3})
+    assert calls == Counter({"UpdateItem": 5 * 3, "PutItem": 2 * 3})
     calls.clear()
     assert [o.status for o in d.handle(event).outcomes] == ["unchanged"] * 3
 
@@ -109,19 +112,23 @@ class LockTakenDuringRegister(Cluster):
         return super().register(where, params)
 
 
-def test_a_lease_that_passed_before_the_record_leaves_the_next_holders_lock_alone(
+def test_a_lease_lost_during_a_stalled_register_aborts_before_update_and_leaves_the_next_holders_lock_alone(
     shop: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     digest = shop.push("shop/api", "v1", "one")
     caplog.set_level(logging.WARNING, logger="ecr_autodeploy")
     d, _ = deployer(cluster=LockTakenDuringRegister(Clients(region="us-east-1")))
+    before = shop.running("shop", "api")["taskDefinitionArn"]
 
-    (outcome,) = d.handle(events.replicate("shop/api", digest, "v1")).outcomes
+    with pytest.raises(DeployError) as failed:
+        d.handle(events.replicate("shop/api", digest, "v1"))
 
-    assert outcome.status == "deployed"
-    item = service_item("api")
-    assert item["deployment_id"] == outcome.deployment_id  # a deployment that started is recorded all the same
-    assert item["lease_owner"] == "next-invocation"
+    (outcome,) = failed.value.outcomes
+    assert (outcome["status"], outcome["error_code"]) == ("failed", "LockLost")
+    # The older image did not win: UpdateService never ran, and the revision it registered is taken back.
+    assert shop.running("shop", "api")["taskDefinitionArn"] == before
+    assert shop.ecs().list_task_definitions(familyPrefix="shop-api", status="ACTIVE")["taskDefinitionArns"] == [before]
+    assert service_item("api")["lease_owner"] == "next-invocation"
     assert lock_messages(caplog) == [{"service": "us-east-1/shop/api", "lock": "lease passed before release"}]
 
 
@@ -161,7 +168,7 @@ def test_a_release_whose_answer_was_lost_is_known_to_have_happened(
     assert outcome.status == "deployed"
     assert lose.lost == 1
     # botocore's retry found the condition failed (the lock was gone), and the record was written once more alone.
-    assert calls == Counter({"UpdateItem": 4, "PutItem": 2})
+    assert calls == Counter({"UpdateItem": 6, "PutItem": 2})
     item = service_item("api")
     assert "lease_owner" not in item
     assert item["deployment_id"] == outcome.deployment_id
@@ -206,7 +213,7 @@ def test_services_are_described_ten_a_call_and_a_failed_call_fails_its_whole_clu
     for name in names:
         world.service("shop", name, {"app": world.image_uri("shop/api", ":v0")})
     digest = world.push("shop/api", "v1", "one")
-    rules = [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": n} for n in names]}]
+    rules = [{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": n} for n in names]}]
     config = parse_config({"rules": rules}, "test-rules")
     clients = Clients(region="us-east-1")
     calls: Counter[str] = Counter()

@@ -17,7 +17,7 @@ from ecr_autodeploy.local.delivery import DELIVERY_TARGET_ID, Delivery, Invocati
 from tests.functional.world import ACCOUNT, World
 
 REGION = "us-east-1"
-RULES = {"rules": [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}]}
+RULES = {"rules": [{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}]}
 PATTERN = {"source": ["aws.ecr"], "detail-type": ["ECR Replication Action"]}
 
 

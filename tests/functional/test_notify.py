@@ -27,7 +27,7 @@ from tests.functional.world import ACCOUNT, World
 from tests.samples import load_event
 
 SECRET_PATH = "/services/T0SECRET/B0SECRET/xoxSecretToken123"
-RULE = {"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}
+RULE = {"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}
 
 
 class Hook:

@@ -77,7 +77,7 @@ def test_reconcile_lists_then_fixes_drift(shop: World) -> None:
 
 def test_a_tag_still_pointing_at_the_newest_image_is_not_drift(shop: World) -> None:
     pushed(shop, "v0")
-    d = app([{"repository": "shop/api", "targets": TARGETS}], dry_run=True)
+    d = app([{"repository": "shop/api", "tags": ["*"], "targets": TARGETS}], dry_run=True)
 
     result = d.reconciler.run("us-east-1")
 
@@ -89,7 +89,9 @@ def test_regex_rules_are_reconciled_for_the_repositories_that_exist(shop: World)
     shop.repository("other/thing")
     api = pushed(shop, "v1")["v1"]
     worker = shop.push("shop/worker", "v1", "w1")
-    rules = [{"repository": "re:shop/(?P<name>[a-z]+)", "targets": [{"cluster": "shop", "service": "{name}"}]}]
+    rules = [
+        {"repository": "re:shop/(?P<name>[a-z]+)", "tags": ["*"], "targets": [{"cluster": "shop", "service": "{name}"}]}
+    ]
 
     with pytest.raises(DeployError) as failed:
         app(rules).reconciler.run("us-east-1")
@@ -123,12 +125,12 @@ def test_a_service_running_a_newer_image_than_allowed_is_left_alone(shop: World)
     assert shop.images_of("shop", "api")["app"].endswith(f"@{digests['nightly']}")
 
 
-def test_a_digest_whose_rollout_failed_is_drift_once_not_redeployed(shop: World) -> None:
+def test_a_digest_whose_rollout_failed_is_not_redeployed_by_reconcile(shop: World) -> None:
     ledger_table()
     clients = Clients(region="us-east-1")
     cluster = RolloutCluster(clients, breaker=True, breaker_rollback=True)
     notes = Recorder()
-    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS[:1]}]}, "test-rules")
+    config = parse_config({"rules": [{"repository": "shop/api", "tags": ["*"], "targets": TARGETS[:1]}]}, "test-rules")
     d = build_app(config, clients, env={"AUTODEPLOY_LEDGER_TABLE": TABLE}, cluster=cluster, notifier=notes)
     bad = pushed(shop, "v0", "v1")["v1"]
     d.handle(events.replicate("shop/api", bad, "v1"))
@@ -140,9 +142,10 @@ def test_a_digest_whose_rollout_failed_is_drift_once_not_redeployed(shop: World)
 
     for result in (first, second):
         (outcome,) = result.outcomes
-        assert (outcome.status, outcome.digest) == ("duplicate", bad)
+        assert (outcome.status, outcome.digest) == ("skipped", bad)
+        assert "failed its rollout here" in outcome.reason
     assert len(cluster.updates) == 1
-    assert notes.kinds() == ["started", "failed", "drift"]
+    assert notes.kinds() == ["started", "failed"]
 
 
 def test_status_batches_and_shares_its_aws_calls(world: World) -> None:
@@ -160,7 +163,7 @@ def test_status_batches_and_shares_its_aws_calls(world: World) -> None:
     calls: Counter[str] = Counter()
     for client in (clients.ecs("us-east-1"), clients.ecr("us-east-1")):
         client.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
-    rules = [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": n} for n in names]}]
+    rules = [{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": n} for n in names]}]
     config = parse_config({"rules": rules}, "test-rules")
 
     surveyed = build_app(config, clients, env={}).reconciler.survey.run("us-east-1")
@@ -183,7 +186,7 @@ def test_the_schedule_runs_reconcile_in_the_function(
 ) -> None:
     ledger_table()
     digest = pushed(shop, "v0", "v1")["v1"]
-    rules = {"rules": [{"repository": "shop/api", "targets": TARGETS}]}
+    rules = {"rules": [{"repository": "shop/api", "tags": ["*"], "targets": TARGETS}]}
     monkeypatch.setenv("AUTODEPLOY_CONFIG", json.dumps(rules))
     monkeypatch.setenv("AUTODEPLOY_LEDGER_TABLE", TABLE)
 
@@ -208,7 +211,7 @@ def ecs_ecr_calls(clients: Clients) -> Counter[str]:
 def test_deploying_the_drift_reads_each_revision_and_image_once(shop: World) -> None:
     digest = pushed(shop, "v0", "v1")["v1"]
     clients = Clients(region="us-east-1")
-    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    config = parse_config({"rules": [{"repository": "shop/api", "tags": ["*"], "targets": TARGETS}]}, "test-rules")
     d = build_app(config, clients, env={})
     calls = ecs_ecr_calls(clients)
 
@@ -252,7 +255,7 @@ def deploy_by_hand(world: World, service: str, containers: list[Any]) -> None:
 def test_a_revision_changed_after_the_survey_is_read_afresh_and_kept(shop: World) -> None:
     digest = pushed(shop, "v0", "v1")["v1"]
     clients = Clients(region="us-east-1")
-    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    config = parse_config({"rules": [{"repository": "shop/api", "tags": ["*"], "targets": TARGETS}]}, "test-rules")
     d = build_app(config, clients, env={})
     with_sidecar = [
         *shop.running("shop", "worker")["containerDefinitions"],
@@ -272,7 +275,7 @@ def test_a_revision_changed_after_the_survey_is_read_afresh_and_kept(shop: World
 def test_a_warm_survey_describes_only_revisions_it_has_not_seen(shop: World) -> None:
     pushed(shop, "v0", "v1")
     clients = Clients(region="us-east-1")
-    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    config = parse_config({"rules": [{"repository": "shop/api", "tags": ["*"], "targets": TARGETS}]}, "test-rules")
     d = build_app(config, clients, env={})
     calls = ecs_ecr_calls(clients)
     first = d.reconciler.survey.run("us-east-1")
@@ -293,7 +296,7 @@ def test_a_warm_survey_describes_only_revisions_it_has_not_seen(shop: World) -> 
 def test_the_survey_remembers_a_bounded_number_of_revisions(shop: World) -> None:
     pushed(shop, "v0")
     clients = Clients(region="us-east-1")
-    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    config = parse_config({"rules": [{"repository": "shop/api", "tags": ["*"], "targets": TARGETS}]}, "test-rules")
     built = build_app(config, clients, env={}).reconciler.survey
     survey = Survey(config, Gather(built.gather.cluster, built.gather.registry, cache=RevisionCache(keep=1)), None)
     calls = ecs_ecr_calls(clients)
@@ -307,7 +310,7 @@ def test_the_survey_remembers_a_bounded_number_of_revisions(shop: World) -> None
 def test_an_image_deployed_after_the_survey_is_not_replaced_by_an_older_one(shop: World) -> None:
     older = pushed(shop, "v0", "v1")["v1"]
     clients = Clients(region="us-east-1")
-    config = parse_config({"rules": [{"repository": "shop/api", "targets": TARGETS}]}, "test-rules")
+    config = parse_config({"rules": [{"repository": "shop/api", "tags": ["*"], "targets": TARGETS}]}, "test-rules")
     d = build_app(config, clients, env={})
     newer: list[str] = []
 

@@ -47,7 +47,9 @@ def counted(clients: Clients, *services: str) -> Counter[str]:
 
 
 def wired(clients: Clients) -> Dispatcher:
-    rules = [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": n} for n in SERVICES]}]
+    rules = [
+        {"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": n} for n in SERVICES]}
+    ]
     config = parse_config({"rules": rules}, "test-rules")
     return build_app(config, clients, env={"AUTODEPLOY_LEDGER_TABLE": TABLE})
 

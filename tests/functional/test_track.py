@@ -47,7 +47,14 @@ class Setup:
         clients = Clients(region="us-east-1")
         self.cluster = RolloutCluster(clients, **breaker)
         self.notes = Recorder()
-        rules = [{"repository": "shop/api", "rollback": rollback, "targets": [{"cluster": "shop", "service": "api"}]}]
+        rules = [
+            {
+                "repository": "shop/api",
+                "tags": ["*"],
+                "rollback": rollback,
+                "targets": [{"cluster": "shop", "service": "api"}],
+            }
+        ]
         self.config = parse_config({"rules": rules}, "test-rules")
         self.env = env
         self.app: Dispatcher = build_app(self.config, clients, env=env, cluster=self.cluster, notifier=self.notes)
@@ -260,7 +267,7 @@ def test_the_function_reports_its_deployment_from_the_ecs_event(shop: World, mon
     from ecr_autodeploy import handler as lambda_handler
 
     monkeypatch.setattr(lambda_handler, "_app", None)
-    rules = {"rules": [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}]}
+    rules = {"rules": [{"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]}]}
     monkeypatch.setenv("AUTODEPLOY_CONFIG", json.dumps(rules))
     monkeypatch.setenv("AUTODEPLOY_LEDGER_TABLE", TABLE)
     digest = shop.push("shop/api", "v1", "v1")

@@ -23,13 +23,17 @@ from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.wiring import load_config
 
-GOOD_RULE: dict[str, Any] = {"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]}
+GOOD_RULE: dict[str, Any] = {
+    "repository": "shop/api",
+    "tags": ["*"],
+    "targets": [{"cluster": "shop", "service": "api"}],
+}
 ROLE = "arn:aws:iam::111122223333:role/deployer"
 
 
 def rule(**changes: Any) -> dict[str, Any]:
     """Return a valid rule with `changes` applied (a value of ... deletes the key)."""
-    base: dict[str, Any] = {"repository": "shop/web", "targets": [{"cluster": "shop", "service": "web"}]}
+    base: dict[str, Any] = {"repository": "shop/web", "tags": ["*"], "targets": [{"cluster": "shop", "service": "web"}]}
     base.update(changes)
     return {k: v for k, v in base.items() if v is not ...}
 

@@ -28,8 +28,8 @@ THREADS = 5
 LEDGER_TABLE = "ecr-autodeploy-ledger"
 RULES = {
     "rules": [
-        {"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]},
-        {"repository": "shop/sidecar", "targets": [{"cluster": "shop", "service": "api"}]},
+        {"repository": "shop/api", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]},
+        {"repository": "shop/sidecar", "tags": ["*"], "targets": [{"cluster": "shop", "service": "api"}]},
     ]
 }
 

@@ -34,7 +34,7 @@ import pytest
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.core.config import Config, parse_config
-from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG, READ_ONLY_FIELDS
+from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG, OWN_TAGS, READ_ONLY_FIELDS
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import LEDGER_ENV, EngineSettings, build_deployer
@@ -52,6 +52,7 @@ RULES = {
     "rules": [
         {
             "repository": r"re:fleet/(?P<service>s\d+)/c\d+",
+            "tags": ["*"],
             "targets": [{"cluster": cluster, "service": "{service}"} for cluster in CLUSTERS],
         }
     ]
@@ -126,7 +127,7 @@ def revision_problems(fleet: Fleet, params: Mapping[str, Any]) -> list[str]:
     problems = []
     if tags.get(DIGEST_TAG) != arrival.digest:
         problems.append(f"{family}: {DIGEST_TAG}={tags.get(DIGEST_TAG)} but its event brought {arrival.digest}")
-    own_tags = [{"key": k, "value": v} for k, v in tags.items() if k not in (DIGEST_TAG, EVENT_TAG)]
+    own_tags = [{"key": k, "value": v} for k, v in tags.items() if k not in OWN_TAGS]
     if own_tags != original["_tags"]:
         problems.append(f"{family}: tags {own_tags} instead of the service's own {original['_tags']}")
     for container in params["containerDefinitions"]:

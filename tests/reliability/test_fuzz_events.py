@@ -42,8 +42,18 @@ from tests.reliability.event_shapes import (
 
 RULES = {
     "rules": [
-        {"repository": "fuzz/*", "targets": [{"cluster": "shop", "service": "api", "containers": ["app"]}]},
-        {"repository": "shop/*", "targets": [{"cluster": "shop", "service": "api", "containers": ["app"]}]},
+        {
+            # Each fuzzed repository has its own service, whose app container runs an image of it (a named
+            # container only takes images of the repository it already runs).
+            "repository": "re:fuzz/(?P<name>r[0-9]+)",
+            "tags": ["*"],
+            "targets": [{"cluster": "shop", "service": "{name}", "containers": ["app"]}],
+        },
+        {
+            "repository": "shop/*",
+            "tags": ["*"],
+            "targets": [{"cluster": "shop", "service": "api", "containers": ["app"]}],
+        },
     ]
 }
 DEPLOY_CALLS = ("RegisterTaskDefinition", "UpdateService")
@@ -89,8 +99,10 @@ class LambdaWorld:
 
     def fresh_image(self, event_id: str) -> Image:
         """Push an image to a new repository the rules map; return what an event about it carries."""
-        repository = f"fuzz/r{next(self.repositories)}"
+        name = f"r{next(self.repositories)}"
+        repository = f"fuzz/{name}"
         self.world.repository(repository)
+        self.world.service("shop", name, {"app": self.world.image_uri(repository, ":v0")})
         return Image(repository, self.world.push(repository, "v1", repository), "v1", event_id=event_id)
 
     def invoke(self, event: object) -> dict[str, Any] | AutodeployError:

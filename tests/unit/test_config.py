@@ -103,6 +103,7 @@ def test_seed_document_parses_and_round_trips() -> None:
     assert config.mode == "seed"
     assert config.seed is not None
     assert config.seed.service.pattern == "repository/[^/]+/([^/]+)$"
+    assert config.seed.cluster is not None
     assert config.seed.cluster.pattern == "repository/([^/]+)/"
     assert config.seed.strategy == "pin"
     assert parse_config(config.raw, "y").seed == config.seed
@@ -227,6 +228,7 @@ def test_env_seed_mode() -> None:
     assert config.mode == "seed"
     assert config.seed is not None
     assert config.seed.service.pattern == SEED_ENV["ECR_SERVICE_REGEX"]
+    assert config.seed.cluster is not None
     assert config.seed.cluster.pattern == SEED_ENV["ECR_CLUSTER_REGEX"]
     assert config.seed.strategy == "pin"
     assert config.raw == {
@@ -252,20 +254,17 @@ def test_env_seed_strategy(value: str, expected: str) -> None:
         (
             {},
             "environment: no configuration: set AUTODEPLOY_CONFIG to a rules file path or inline JSON rules, or set"
-            " both ECR_SERVICE_REGEX and ECR_CLUSTER_REGEX (seed-compatible mode)",
+            " ECR_SERVICE_REGEX (and ECR_CLUSTER_REGEX, else the default cluster: seed-compatible mode)",
         ),
         (
             {"AUTODEPLOY_CONFIG": "  ", "ECR_SERVICE_REGEX": "", "AUTODEPLOY_STRATEGY": "force"},
             "environment: no configuration: set AUTODEPLOY_CONFIG to a rules file path or inline JSON rules, or set"
-            " both ECR_SERVICE_REGEX and ECR_CLUSTER_REGEX (seed-compatible mode)",
-        ),
-        (
-            {"ECR_SERVICE_REGEX": "(x)"},
-            "environment: ECR_CLUSTER_REGEX: missing: ECR_SERVICE_REGEX is set, and seed-compatible mode needs both",
+            " ECR_SERVICE_REGEX (and ECR_CLUSTER_REGEX, else the default cluster: seed-compatible mode)",
         ),
         (
             {"ECR_CLUSTER_REGEX": "(x)", "ECR_SERVICE_REGEX": " "},
-            "environment: ECR_SERVICE_REGEX: missing: ECR_CLUSTER_REGEX is set, and seed-compatible mode needs both",
+            "environment: ECR_SERVICE_REGEX: missing: ECR_CLUSTER_REGEX is set, and seed-compatible mode needs the"
+            " service regex",
         ),
         (
             {**SEED_ENV, "ECR_SERVICE_REGEX": "repository/(["},
@@ -285,6 +284,14 @@ def test_env_seed_strategy(value: str, expected: str) -> None:
 )
 def test_env_errors(env: dict[str, str], message: str) -> None:
     assert env_error(env) == message
+
+
+def test_seed_mode_without_a_cluster_regex_deploys_to_the_default_cluster() -> None:
+    config = config_from_env({"ECR_SERVICE_REGEX": "repository/([^/]+)$"}, Files())
+    assert config.seed is not None
+    assert config.seed.cluster is None
+    assert config.raw == {"seed": {"service_regex": "repository/([^/]+)$", "strategy": "pin"}}
+    assert parse_config(config.raw, "again").seed == config.seed
 
 
 def test_env_rules_win_over_seed_and_say_so() -> None:

@@ -127,7 +127,8 @@ def test_a_fan_out_describes_ten_services_a_call_and_one_failure_stops_no_other(
     shared = w.cluster.add_service(ServiceRef(REGION, "shop", names[0]), {"app": f"{HOST}/shop/api:v1"})
     for name in names[1:]:
         w.cluster.add_service(ServiceRef(REGION, "shop", name), revision=shared)
-    rules = [{"repository": "shop/api", "targets": [{"cluster": "shop", "service": n} for n in [*names, "gone"]]}]
+    targets = [{"cluster": "shop", "service": n} for n in [*names, "gone"]]
+    rules = [{"repository": "shop/api", "tags": ["v*"], "targets": targets}]
     app = w.build(rules)
 
     with pytest.raises(DeployError) as failed:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ecr_autodeploy.core.config import Config, Rule, SeedRegexes, TargetSpec, config_from_env, parse_config
 from ecr_autodeploy.core.mapping import SEED_TAG_POLICY, Skip, Target, map_repository
+from ecr_autodeploy.core.ordering import Ordering
 from ecr_autodeploy.core.tags import TagPolicy
 
 ACCOUNT = "123456789012"
@@ -50,16 +51,25 @@ def test_seed_mode_takes_group_one_of_each_regex() -> None:
             allow_downgrade=False,
             rollback=False,
             rule=None,
+            follow=True,
         )
     ]
     assert targets[0].key == "eu-west-1/shop/api"
 
 
-def test_seed_mode_deploys_any_tag_but_not_untagged_platform_manifests() -> None:
+def test_seed_mode_follows_the_tag_a_container_names_but_not_untagged_platform_manifests() -> None:
     (target,), _ = mapped(seed(SERVICE_RE, CLUSTER_RE), "shop/api")
     assert target.strategy == "pin"
-    assert target.tags.allows("latest")
+    assert target.tags.allows("latest")  # the policy allows any tag; following narrows it per container
+    assert target.follow
     assert not target.tags.allows(None)
+
+
+def test_a_rule_follows_tags_unless_it_has_a_tags_allow_list() -> None:
+    following = rules({"repository": "shop/api", "targets": [{"cluster": "shop", "service": "api"}]})
+    listed = rules({"repository": "shop/api", "tags": ["v*"], "targets": [{"cluster": "shop", "service": "api"}]})
+    assert mapped(following, "shop/api")[0][0].follow
+    assert not mapped(listed, "shop/api")[0][0].follow
 
 
 def test_seed_mode_searches_the_arn_not_the_name() -> None:
@@ -161,6 +171,7 @@ def test_exact_rule_carries_everything_the_deploy_needs() -> None:
             allow_downgrade=True,
             rollback=True,
             rule=1,
+            order=Ordering("push-time", TagPolicy(allow=("v*",), exclude=("*-rc*",), untagged=False)),
         )
     ]
 

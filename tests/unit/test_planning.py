@@ -9,10 +9,11 @@ import pytest
 from ecr_autodeploy.core.errors import TargetError
 from ecr_autodeploy.core.mapping import Target
 from ecr_autodeploy.core.model import Service, ServiceRef, Snapshot, TaskDefinition
-from ecr_autodeploy.core.ordering import newer, newer_running, newest
+from ecr_autodeploy.core.ordering import Ordering, newer_running
 from ecr_autodeploy.core.planning import (
     DIGEST_TAG,
     EVENT_TAG,
+    PREVIOUS_TAG,
     force_order,
     image_refusal,
     plan_target,
@@ -45,14 +46,9 @@ def snapshot(app: str, sidecar: str = "envoyproxy/envoy:v1.29", tags: tuple[dict
 V1, V2 = image(1, "v1"), image(2, "v2")
 
 
-def plan(t: Target, snap: Snapshot, arriving: object = V2, running: object = None) -> object:
-    known = {V1.digest: V1, V2.digest: V2} if running is None else running
-    return plan_target(t, snap, arriving, HOST, tag="v2", event_id="e-1", running=known)  # type: ignore[arg-type]
-
-
 def test_a_pin_copies_the_revision_with_only_the_repository_s_containers_changed() -> None:
     snap = snapshot(f"{HOST}/shop/api:v1", tags=({"key": "team", "value": "shop"},))
-    planned = plan_target(target(), snap, V2, HOST, tag="v2", event_id="e-1", running={})
+    planned = plan_target(target(), snap, V2, HOST, event_id="e-1", running={})
     assert planned.action == "register"
     assert planned.containers == ("app",)
     assert planned.register is not None
@@ -65,50 +61,62 @@ def test_a_pin_copies_the_revision_with_only_the_repository_s_containers_changed
         {"key": "team", "value": "shop"},
         {"key": DIGEST_TAG, "value": V2.digest},
         {"key": EVENT_TAG, "value": "e-1"},
+        {"key": PREVIOUS_TAG, "value": snap.task_definition.arn},
     ]
 
 
 def test_the_same_digest_is_unchanged_and_an_older_one_is_skipped() -> None:
     running_v2 = snapshot(f"{HOST}/shop/api@{V2.digest}")
-    assert plan_target(target(), running_v2, V2, HOST, tag="v2", event_id="e", running={}).action == "unchanged"
-    older = plan_target(target(), running_v2, V1, HOST, tag="v1", event_id="e", running={V2.digest: V2})
+    assert plan_target(target(), running_v2, V2, HOST, event_id="e", running={}).action == "unchanged"
+    older = plan_target(target(), running_v2, V1, HOST, event_id="e", running={V2.digest: V2})
     assert older.action == "skip"
     assert "allow_downgrade" in older.reason
     allowed = target(allow_downgrade=True)
-    assert plan_target(allowed, running_v2, V1, HOST, tag="v1", event_id="e", running={V2.digest: V2}).changes
+    assert plan_target(allowed, running_v2, V1, HOST, event_id="e", running={V2.digest: V2}).changes
 
 
 def test_a_target_without_a_container_of_the_repository_is_a_target_error() -> None:
     with pytest.raises(TargetError, match="no container of task definition shop-api uses repository 'shop/api'"):
-        plan_target(target(), snapshot("nginx:1"), V2, HOST, tag="v2", event_id="e", running={})
+        plan_target(target(), snapshot("nginx:1"), V2, HOST, event_id="e", running={})
     with pytest.raises(TargetError, match="has no container 'web'"):
-        plan_target(target(containers=("web",)), snapshot("nginx:1"), V2, HOST, tag="v2", event_id="e", running={})
+        plan_target(target(containers=("web",)), snapshot("nginx:1"), V2, HOST, event_id="e", running={})
 
 
 def test_force_plans_a_new_deployment_and_the_last_forced_digest_orders_it() -> None:
-    snap = snapshot(f"{HOST}/shop/api:latest")
-    forced = plan_target(target("force"), snap, V1, HOST, tag="v1", event_id="e", running={})
+    snap = snapshot(f"{HOST}/shop/api:v1")
+    forced = plan_target(target("force"), snap, V1, HOST, event_id="e", running={})
     assert forced.action == "force"
+    assert forced.action == "force"
+    assert forced.tag == "v1"
     assert force_order(forced, V1.digest, V1, {}).action == "unchanged"
     assert force_order(forced, V2.digest, V1, {V2.digest: V2}).action == "skip"
     assert force_order(forced, None, V1, {}).action == "force"
+    # Force re-pulls :v1, so an image without that tag would not run: it is refused, not "deployed".
+    other = plan_target(target("force"), snap, V2, HOST, event_id="e", running={})
+    assert other.action == "skip"
+    assert "force re-pulls 'v1'" in other.reason
 
 
 def test_the_tag_gate_judges_the_event_s_tag_or_the_image_s_tags_in_ecr() -> None:
     only_v = target(tags=TagPolicy(allow=("v*",)))
     assert tag_refusal(only_v, image_event(V2, "v2")) is None
     assert "matches none of tags 'v*'" in (tag_refusal(only_v, image_event(V2, "pr-1")) or "")
-    untagged_event = image_event(V2, None)
-    assert tag_refusal(only_v, untagged_event) is None  # judged on ECR's tags instead
-    assert image_refusal(only_v, untagged_event, V2) is None
-    assert image_refusal(only_v, untagged_event, image(3)) is not None
+    assert tag_refusal(only_v, image_event(V2, None)) is None  # judged on ECR's tags instead
+    assert image_refusal(only_v, V2) is None
+    assert image_refusal(only_v, image(3)) is not None
+    # ECR is believed, not the event: a digest ECR tags dev-123 is refused even if the event says v9.9.9.
+    claimed = image_refusal(only_v, image(4, "dev-123"), "v9.9.9")
+    assert claimed is not None
+    assert "the event named tag 'v9.9.9' but ECR tags" in claimed
 
 
 def test_ordering_is_by_push_time_and_unknown_times_are_never_newer() -> None:
-    assert [newer(V2, V1), newer(V1, V2), newer(V1, V1)] == [True, False, False]
+    by_push = Ordering()
+    assert [by_push.newer(V2, V1), by_push.newer(V1, V2), by_push.newer(V1, V1)] == [True, False, False]
     unknown = replace(V2, pushed_at=None)
-    assert [newer(unknown, V1), newer(V1, unknown)] == [False, False]
-    assert newest([V1, V2, image(0)]) == V2
-    assert newest([]) is None
-    assert newer_running([V2.digest, None], V1, {V2.digest: V2}) == V2
-    assert newer_running([V1.digest], V2, {V1.digest: V1}) is None
+    assert [by_push.newer(unknown, V1), by_push.newer(V1, unknown)] == [False, False]
+    assert by_push.newest([V1, V2, image(0)]) == V2
+    assert by_push.newest([]) is None
+    by_push = Ordering()
+    assert newer_running([V2.digest, None], V1, {V2.digest: V2}, by_push) == V2
+    assert newer_running([V1.digest], V2, {V1.digest: V1}, by_push) is None

@@ -25,7 +25,15 @@ class Expr:
         self.values[alias] = attribute_value(value)
         return alias
 
-    def update(self, sets: Mapping[str, Any], removes: Sequence[str] = ()) -> str:
+    def update(
+        self,
+        sets: Mapping[str, Any],
+        removes: Sequence[str] = (),
+        *,
+        adds: Mapping[str, frozenset[str]] | None = None,
+        deletes: Mapping[str, frozenset[str]] | None = None,
+    ) -> str:
+        """Return an UpdateExpression: SET (None values become REMOVE), REMOVE, and ADD/DELETE on string sets."""
         parts = []
         assigned = [f"{self.name(k)} = {self.value(v)}" for k, v in sets.items() if v is not None]
         if assigned:
@@ -33,6 +41,10 @@ class Expr:
         dropped = [self.name(k) for k in (*removes, *(k for k, v in sets.items() if v is None))]
         if dropped:
             parts.append("REMOVE " + ", ".join(dropped))
+        for clause, changes in (("ADD", adds), ("DELETE", deletes)):
+            done = [f"{self.name(k)} {self.value(v)}" for k, v in (changes or {}).items() if v]
+            if done:
+                parts.append(f"{clause} " + ", ".join(done))
         return " ".join(parts)
 
     def params(self, **kwargs: Any) -> dict[str, Any]:
@@ -53,6 +65,8 @@ def attribute_value(value: Any) -> dict[str, Any]:
     """Return a Python value as a DynamoDB attribute value (BOOL, N or S)."""
     if isinstance(value, bool):
         return {"BOOL": value}
+    if isinstance(value, frozenset | set):
+        return {"SS": sorted(str(v) for v in value)}
     if isinstance(value, float):
         return {"N": repr(value)}
     if isinstance(value, int):
@@ -76,6 +90,8 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = int(text) if text.lstrip("-").isdigit() else float(text)
         elif "BOOL" in value:
             out[name] = bool(value["BOOL"])
+        elif "SS" in value:
+            out[name] = frozenset(str(v) for v in value["SS"])
         elif "NULL" in value:
             out[name] = None
         else:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
 
 DESCRIBE_SERVICES_BATCH = 10  # DescribeServices takes at most 10 services per call
+DESCRIBE_TASKS_BATCH = 100  # DescribeTasks takes at most 100 tasks per call
 
 
 class Cluster:
@@ -94,6 +95,32 @@ class Cluster:
             found = self._client(ref).update_service(**kwargs)
         return service_from(found["service"], ref).primary
 
+    def deregister(self, where: ServiceRef, arn: str) -> None:
+        """Deregister a revision (one this tool registered for a deployment that did not start)."""
+        with aws_errors("deregistering task definition", arn):
+            self._client(where).deregister_task_definition(taskDefinition=arn)
+
+    def task_digests(self, ref: ServiceRef) -> dict[str, tuple[str, ...]]:
+        """Return the image digests the service's running tasks report (ECS resolved them), per container."""
+        client = self._client(ref)
+        with aws_errors("listing tasks", ref.key):
+            arns = [
+                arn
+                for page in client.get_paginator("list_tasks").paginate(
+                    cluster=ref.cluster, serviceName=ref.service, desiredStatus="RUNNING"
+                )
+                for arn in page.get("taskArns", [])
+            ]
+        digests: dict[str, set[str]] = {}
+        for start in range(0, len(arns), DESCRIBE_TASKS_BATCH):
+            with aws_errors("describing tasks", ref.key):
+                found = client.describe_tasks(cluster=ref.cluster, tasks=arns[start : start + DESCRIBE_TASKS_BATCH])
+            for task in found.get("tasks", []):
+                for container in task.get("containers", []):
+                    if container.get("imageDigest"):
+                        digests.setdefault(str(container.get("name")), set()).add(str(container["imageDigest"]))
+        return {name: tuple(sorted(found)) for name, found in digests.items()}
+
 
 def service_from(svc: Mapping[str, Any], ref: ServiceRef) -> Service:
     """Return the Service of a DescribeServices (or UpdateService) entry."""
@@ -123,4 +150,5 @@ def deployment_from(d: Mapping[str, Any]) -> Deployment:
         pending=int(d.get("pendingCount", 0)),
         failed_tasks=int(d.get("failedTasks", 0)),
         updated_at=when if hasattr(when, "timestamp") else None,
+        created_at=d["createdAt"] if hasattr(d.get("createdAt"), "timestamp") else None,
     )

@@ -62,7 +62,10 @@ class Ledger:
             {"lease_owner": owner, "lease_until": now + lease, "expires_at": int(now) + RECORD_TTL_SECONDS}
         )
         until = e.name("lease_until")
-        condition = f"attribute_not_exists({until}) OR {until} < {e.value(now)}"
+        # Our own lease counts as free: a retry after a lost reply to this very write must not lock us out.
+        condition = (
+            f"attribute_not_exists({until}) OR {until} < {e.value(now)} OR {e.name('lease_owner')} = {e.value(owner)}"
+        )
         stopped = self._conditional(
             "locking service",
             key,
@@ -80,6 +83,12 @@ class Ledger:
         if stopped is None:
             return Lock(True, owner, now + lease)
         return Lock(False, text(stopped.get("lease_owner")), number(stopped.get("lease_until")))
+
+    def hold(self, key: str, owner: str, now: float, lease: float) -> bool:
+        """Re-assert the lock: extend `owner`'s lease to now + `lease`; return False when another holds it now."""
+        return self._update_if(
+            "re-asserting service lock", key, service_pk(key), "lease_owner", owner, sets={"lease_until": now + lease}
+        )
 
     def unlock(self, key: str, owner: str) -> bool:
         """Release the lock if we still hold it; return False when the lease had passed and another took it."""
@@ -106,8 +115,10 @@ class Ledger:
         kwargs: dict[str, Any] = {"TableName": self.table, "Item": to_item(item)}
         if not overwrite:
             pk, state, until = e.name("pk"), e.name("state"), e.name("lease_until")
+            # Ours already (a retry after a lost reply) counts as won.
+            mine = f"({state} = {e.value('claimed')} AND {e.name('owner')} = {e.value(owner)})"
             kwargs["ConditionExpression"] = (
-                f"attribute_not_exists({pk}) OR ({state} = {e.value('claimed')} AND {until} < {e.value(now)})"
+                f"attribute_not_exists({pk}) OR ({state} = {e.value('claimed')} AND {until} < {e.value(now)}) OR {mine}"
             )
             kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         stopped = self._conditional(
@@ -125,6 +136,26 @@ class Ledger:
             text(stopped.get("deployment_id")),
             number(stopped.get("claimed_at")),
             number(stopped.get("lease_until")),
+        )
+
+    def read_claim(self, key: str, digest: str) -> Claim | None:
+        """Return the claim of (service, digest) as it stands, without writing (a dry run asks this)."""
+        with aws_errors("reading claim", f"{key}@{digest}"):
+            found = (
+                self._client()
+                .get_item(TableName=self.table, Key=key_of(claim_pk(key, digest)), ConsistentRead=True)
+                .get("Item")
+            )
+        if not found:
+            return None
+        item = from_item(found)
+        return Claim(
+            False,
+            text(item.get("state")),
+            text(item.get("event_id")),
+            text(item.get("deployment_id")),
+            number(item.get("claimed_at")),
+            number(item.get("lease_until")),
         )
 
     def unclaim(self, key: str, digest: str, owner: str) -> None:
@@ -203,9 +234,11 @@ class Ledger:
             "tag": record.image.tag,
             "repository": record.image.repository,
         }
+        # Deploying a digest again (a new push, or by hand) takes it off the failed list.
+        deletes = {"failed_digests": frozenset({record.image.digest})} if record.image.digest else None
         if owner is not None:
             e = Expr()
-            update = e.update(sets, ("finished_at", "lease_owner", "lease_until"))
+            update = e.update(sets, ("finished_at", "lease_owner", "lease_until"), deletes=deletes)
             condition = f"{e.name('lease_owner')} = {e.value(owner)}"
             answer: dict[str, Any] = {}
             stopped = self._conditional(
@@ -227,7 +260,7 @@ class Ledger:
             if stopped is None:
                 return from_item(answer.get("Attributes", {})), True
         e = Expr()
-        update = e.update(sets, ("finished_at",))
+        update = e.update(sets, ("finished_at",), deletes=deletes)
         with aws_errors("recording deployment", record.service_key):
             old = self._client().update_item(
                 **e.params(
@@ -276,32 +309,47 @@ class Ledger:
         *,
         service: bool = True,
     ) -> DeploymentRecord | None:
-        """Judge an open record once: return it updated, or None when it was judged before."""
+        """Judge an open record once: return it updated, or None when it was judged before.
+
+        The service's item follows (`service`): its state, and a FAILED or timed-out digest joins its failed list,
+        which reconcile does not redeploy.
+        """
+        from ecr_autodeploy.core.records import DeploymentRecord
+
         e = Expr()
         update = e.update({**(extra or {}), "state": state, "reason": reason, "finished_at": now})
         state_name = e.name("state")
         condition = f"{state_name} IN ({', '.join(e.value(s) for s in OPEN_STATES)})"
+        answer: dict[str, Any] = {}
         stopped = self._conditional(
             "judging deployment",
             deployment_id,
-            lambda c: c.update_item(
-                **e.params(
-                    TableName=self.table,
-                    Key=key_of(deployment_pk(deployment_id)),
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
+            lambda c: answer.update(
+                c.update_item(
+                    **e.params(
+                        TableName=self.table,
+                        Key=key_of(deployment_pk(deployment_id)),
+                        UpdateExpression=update,
+                        ConditionExpression=condition,
+                        ReturnValues="ALL_NEW",
+                    )
                 )
             ),
             None,
         )
         if stopped is not None:
             return None
-        record = self.deployment(deployment_id)
-        if record is not None and service:
-            self._service_state(record.service_key, deployment_id, state, now)
+        record = DeploymentRecord.from_item(from_item(answer.get("Attributes", {})))
+        if service and record.service_key:
+            failed = (
+                frozenset({record.image.digest}) if state in ("FAILED", "TIMEOUT") and record.image.digest else None
+            )
+            self._service_state(record.service_key, deployment_id, state, now, failed)
         return record
 
-    def _service_state(self, key: str, deployment_id: str, state: str, now: float) -> None:
+    def _service_state(
+        self, key: str, deployment_id: str, state: str, now: float, failed: frozenset[str] | None
+    ) -> None:
         self._update_if(
             "recording deployment state",
             key,
@@ -309,6 +357,7 @@ class Ledger:
             "deployment_id",
             deployment_id,
             sets={"state": state, "finished_at": now},
+            adds={"failed_digests": failed} if failed else None,
         )
 
     def note(self, deployment_id: str, values: Mapping[str, Any]) -> None:
@@ -370,10 +419,11 @@ class Ledger:
         *,
         sets: Mapping[str, Any] | None = None,
         removes: Sequence[str] = (),
+        adds: Mapping[str, frozenset[str]] | None = None,
     ) -> bool:
         """Apply an update only while `attribute` equals `expected`; return whether it applied."""
         e = Expr()
-        update = e.update(sets or {}, removes)
+        update = e.update(sets or {}, removes, adds=adds)
         condition = f"{e.name(attribute)} = {e.value(expected)}"
         stopped = self._conditional(
             step,

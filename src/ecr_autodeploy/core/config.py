@@ -70,10 +70,13 @@ SEED_KEYS = ("service_regex", "cluster_regex", "strategy")
 
 @dataclass(frozen=True)
 class SeedRegexes:
-    """The seed-compatible mode: group 1 of each regex, searched in the repository ARN, names service and cluster."""
+    """The seed-compatible mode: group 1 of each regex, searched in the repository ARN, names service and cluster.
+
+    Without a cluster regex the service is in the ``default`` cluster, as in the original Lambda.
+    """
 
     service: re.Pattern[str]
-    cluster: re.Pattern[str]
+    cluster: re.Pattern[str] | None
     strategy: Strategy
 
 
@@ -158,25 +161,23 @@ def config_from_env(env: Mapping[str, str], read_text: Callable[[str], str]) -> 
     if not service.strip() and not cluster.strip():
         raise ConfigError(
             ENVIRONMENT,
-            f"no configuration: set {ENV_CONFIG} to a rules file path or inline JSON rules, or set both "
-            f"{ENV_SERVICE_REGEX} and {ENV_CLUSTER_REGEX} (seed-compatible mode)",
+            f"no configuration: set {ENV_CONFIG} to a rules file path or inline JSON rules, or set "
+            f"{ENV_SERVICE_REGEX} (and {ENV_CLUSTER_REGEX}, else the default cluster: seed-compatible mode)",
         )
     if not service.strip():
         raise reader.fail(
-            ENV_SERVICE_REGEX, f"missing: {ENV_CLUSTER_REGEX} is set, and seed-compatible mode needs both"
-        )
-    if not cluster.strip():
-        raise reader.fail(
-            ENV_CLUSTER_REGEX, f"missing: {ENV_SERVICE_REGEX} is set, and seed-compatible mode needs both"
+            ENV_SERVICE_REGEX, f"missing: {ENV_CLUSTER_REGEX} is set, and seed-compatible mode needs the service regex"
         )
     strategy_text = env.get(ENV_STRATEGY, "").strip() or "pin"
     seed = SeedRegexes(
         _seed_regex(service, ENV_SERVICE_REGEX, "service", reader),
-        _seed_regex(cluster, ENV_CLUSTER_REGEX, "cluster", reader),
+        _seed_regex(cluster, ENV_CLUSTER_REGEX, "cluster", reader) if cluster.strip() else None,
         parse_strategy(strategy_text, ENV_STRATEGY, reader),
     )
-    raw = {"seed": {"service_regex": service, "cluster_regex": cluster, "strategy": seed.strategy}}
-    return Config(ENVIRONMENT, (), seed, raw)
+    document: dict[str, str] = {"service_regex": service, "strategy": seed.strategy}
+    if seed.cluster is not None:
+        document["cluster_regex"] = cluster
+    return Config(ENVIRONMENT, (), seed, {"seed": document})
 
 
 def _seed_from_document(value: object, r: Reader) -> SeedRegexes:
@@ -184,10 +185,10 @@ def _seed_from_document(value: object, r: Reader) -> SeedRegexes:
         raise r.fail("seed", expected("a mapping", value))
     r.check_keys(value, SEED_KEYS, "seed.")
     service = r.text(value, "service_regex", "seed.service_regex")
-    cluster = r.text(value, "cluster_regex", "seed.cluster_regex")
+    cluster = r.optional_text(value, "cluster_regex", "seed.cluster_regex")
     return SeedRegexes(
         _seed_regex(service, "seed.service_regex", "service", r),
-        _seed_regex(cluster, "seed.cluster_regex", "cluster", r),
+        _seed_regex(cluster, "seed.cluster_regex", "cluster", r) if cluster is not None else None,
         parse_strategy(value.get("strategy", "pin"), "seed.strategy", r),
     )
 

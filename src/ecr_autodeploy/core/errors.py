@@ -8,6 +8,7 @@
     +-- TargetError                 a service cannot take the image as configured (no container uses the repository)
     +-- DeployError                 one or more targets of an event failed; carries every outcome
     +-- RolloutError                a deployment ECS ran did not reach COMPLETED (failed, rolled back, timeout)
+    +-- LockLost                    another invocation took a service's lock mid-deploy; nothing changed, retry
 
 Nothing-to-do results (unmapped repository, tag not allowed, already running) are never errors: they are
 outcome values, logged and returned.
@@ -78,3 +79,7 @@ class DeployError(AutodeployError):
 
 class RolloutError(AutodeployError):
     """A deployment did not reach COMPLETED: it failed, was rolled back, or timed out."""
+
+
+class LockLost(AutodeployError):
+    """The service's lock passed to another invocation before this one changed the service (a retry redoes it)."""

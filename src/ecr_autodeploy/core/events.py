@@ -38,7 +38,17 @@ _REPOSITORY_MAX = 256
 # ECR repository names are 2 to 256 characters.
 REPOSITORY_NAME_RE = re.compile(rf"^(?=.{{2,{_REPOSITORY_MAX}}}\Z){_REPOSITORY_RE.pattern[1:]}")
 _REPOSITORY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)\Z")
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+# Image tags: ECR takes up to 300 characters (Docker's own limit is 128).
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}\Z")
+_PARTITION_PREFIXES = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-iso-", "aws-iso"),
+    ("eusc-", "aws-eusc"),
+)
 
 EventKind = Literal["replicate", "push", "cloudtrail", "manual", "reconcile"]
 
@@ -101,23 +111,32 @@ def registry_host(account: str, region: str) -> str:
 
 def repository_arn(account: str, region: str, repository: str) -> str:
     """Return the ARN of an ECR repository."""
-    return f"arn:{_partition(region)}:ecr:{region}:{account}:repository/{repository}"
+    return f"arn:{partition_of(region)}:ecr:{region}:{account}:repository/{repository}"
 
 
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
+def partition_of(region: str) -> str:
+    """Return the AWS partition of a region (aws, aws-cn, aws-us-gov, the ISO partitions)."""
+    for prefix, partition in _PARTITION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
     return "aws"
 
 
 def parse_repository_arn(arn: str, field: str) -> tuple[str, str, str]:
-    """Return (region, account, repository) of an ECR repository ARN; raise EventError naming `field`."""
+    """Return (region, account, repository) of an ECR repository ARN; raise EventError naming `field`.
+
+    The partition must be the one its region is in: ``arn:aws-cn:...:us-east-1`` or ``arn:awsfoo:`` is no ARN
+    AWS issues, so it is refused rather than trusted.
+    """
     match = _REPOSITORY_ARN_RE.match(arn)
     if match is None or not REGION_RE.match(match.group(2)) or not REPOSITORY_NAME_RE.match(match.group(4)):
         raise EventError(field, f"not an ECR repository ARN: {_clip(arn)!r}")
-    return match.group(2), match.group(3), match.group(4)
+    partition, region = match.group(1), match.group(2)
+    if partition != partition_of(region):
+        raise EventError(
+            field, f"partition {partition!r} of {_clip(arn)!r} is not {region}'s partition ({partition_of(region)})"
+        )
+    return region, match.group(3), match.group(4)
 
 
 def parse_event(raw: object) -> ParsedEvent:
@@ -292,6 +311,16 @@ def _parse_cloudtrail(raw: Mapping[str, object], detail_type: str) -> ParsedEven
         region, account, repository = parse_repository_arn(arn, arn_field)
     except EventError as err:
         raise r.fail(err.field, err.problem) from None  # the same error, with the event id
+    # EventBridge says where the event was delivered; a record naming another account's or region's repository
+    # is not one this function may act on (trust what AWS says, not what the record claims).
+    for what, claimed, key in (("account", account, "account"), ("region", region, "region")):
+        delivered = raw.get(key)
+        if isinstance(delivered, str) and delivered != claimed:
+            return Ignored(
+                event_id,
+                detail_type,
+                f"refused: {arn_field} {_clip(arn)!r} is in {what} {claimed}, the event was delivered in {delivered}",
+            )
     tag: str | None = None
     digest: str | None = None
     if isinstance(request, Mapping):

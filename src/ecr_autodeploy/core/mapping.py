@@ -9,15 +9,17 @@ The tag policy is not applied here (the tag may still have to be resolved from E
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from ecr_autodeploy.core.config import Config, Rule, SeedRegexes, Strategy, TargetSpec, name_problem
 from ecr_autodeploy.core.model import ServiceRef
+from ecr_autodeploy.core.ordering import Ordering
 from ecr_autodeploy.core.tags import TagPolicy
 
-# Seed mode deploys any tag, as the original two-regex Lambda did; untagged platform manifests are refused.
+# Seed mode follows the tag each container names (the original re-pulled that tag); untagged manifests are refused.
 SEED_TAG_POLICY = TagPolicy()
+DEFAULT_CLUSTER = "default"  # ECS's cluster when none is named
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Target:
     allow_downgrade: bool
     rollback: bool
     rule: int | None
+    order: Ordering = field(default_factory=Ordering)
+    # Without a tags: allow-list a container follows the tag its image named (core/following.py).
+    follow: bool = False
+    allow_single_platform: bool = False
 
     @cached_property
     def ref(self) -> ServiceRef:
@@ -67,16 +73,18 @@ def map_repository(
 
 def _map_seed(seed: SeedRegexes, repository_arn: str, event_region: str) -> tuple[list[Target], list[Skip]]:
     service = seed.service.search(repository_arn)
-    cluster = seed.cluster.search(repository_arn)
-    if service is None or cluster is None:
-        missed = [
-            f"{what} regex {regex.pattern!r}"
-            for what, regex, found in (("service", seed.service, service), ("cluster", seed.cluster, cluster))
-            if found is None
-        ]
+    # Without a cluster regex the original Lambda (like `aws ecs update-service`) used the default cluster.
+    cluster = seed.cluster.search(repository_arn) if seed.cluster is not None else None
+    regexes = [("service", seed.service, service)]
+    if seed.cluster is not None:
+        regexes.append(("cluster", seed.cluster, cluster))
+    missed = [f"{what} regex {regex.pattern!r}" for what, regex, found in regexes if found is None]
+    if missed:
         return [], [Skip(f"{' and '.join(missed)} did not match repository ARN {repository_arn!r}", None)]
-    names: dict[str, str] = {}
+    names: dict[str, str] = {"cluster": DEFAULT_CLUSTER}
     for what, found in (("cluster", cluster), ("service", service)):
+        if found is None:
+            continue
         value = found.group(1) or ""
         problem = name_problem(value, what)
         if problem is not None:
@@ -93,6 +101,7 @@ def _map_seed(seed: SeedRegexes, repository_arn: str, event_region: str) -> tupl
         allow_downgrade=False,
         rollback=False,
         rule=None,
+        follow=True,
     )
     return [target], []
 
@@ -147,4 +156,7 @@ def _render(rule: Rule, i: int, spec: TargetSpec, variables: Mapping[str, str], 
         allow_downgrade=rule.allow_downgrade,
         rollback=rule.rollback,
         rule=rule.index,
+        order=Ordering(rule.order, rule.tags),
+        follow=not rule.tags.allow,
+        allow_single_platform=rule.allow_single_platform,
     )

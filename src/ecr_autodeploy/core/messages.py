@@ -91,10 +91,11 @@ def alert_message(event: ReplicationFailure, reason: str) -> Message:
 
 
 def drift_message(outcome: Outcome, account: str, task_definition: str | None, dry_run: bool) -> Message:
-    """Return the notification that a service does not run the newest image its rule allows."""
+    """Return the notification that a service does not run the newest image its rule allows, or is gone."""
+    missing = outcome.status == "missing"
     return Message(
-        "drift",
-        "drift found" if dry_run else "drift found, deploying",
+        "missing" if missing else "drift",
+        "service missing" if missing else "drift found" if dry_run else "drift found, deploying",
         outcome.reason,
         repository=outcome.repository,
         tag=outcome.tag,

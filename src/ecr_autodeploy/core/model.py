@@ -82,6 +82,11 @@ class ImageInfo:
         """Return True for a multi-architecture image index."""
         return self.media_type in INDEX_MEDIA_TYPES
 
+    @property
+    def is_single_platform(self) -> bool:
+        """Return True when ECR reports a single-platform manifest (False when the media type is not known)."""
+        return self.media_type is not None and self.media_type not in INDEX_MEDIA_TYPES
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -97,6 +102,7 @@ class Deployment:
     pending: int = 0
     failed_tasks: int = 0
     updated_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 from ecr_autodeploy.core.errors import ConfigError
 
-MessageKind = Literal["started", "completed", "failed", "replication_failed", "drift"]
-MESSAGE_KINDS: tuple[MessageKind, ...] = ("started", "completed", "failed", "replication_failed", "drift")
+MessageKind = Literal["started", "completed", "failed", "replication_failed", "drift", "missing"]
+MESSAGE_KINDS: tuple[MessageKind, ...] = ("started", "completed", "failed", "replication_failed", "drift", "missing")
 NOTIFY_KEYS = (
     "sns_topic_arn",
     "slack_webhook_ssm_parameter",
@@ -31,7 +31,14 @@ NOTIFY_KEYS = (
 SNS_SUBJECT_MAX = 100  # SNS rejects longer subjects
 _SNS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?\Z")
 _SSM_NAME_RE = re.compile(r"^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?/?[A-Za-z0-9_.\-/]{1,2048}\Z")
-_EMOJI = {"started": "🚀", "completed": "✅", "failed": "❌", "replication_failed": "⚠️", "drift": "🔁"}
+_EMOJI = {
+    "started": "🚀",
+    "completed": "✅",
+    "failed": "❌",
+    "replication_failed": "⚠️",
+    "drift": "🔁",
+    "missing": "❓",
+}
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,10 @@ Status = Literal[
     "rollout_failed",  # ECS judged our deployment FAILED (circuit breaker, rolled back) or it timed out
     "superseded",
     "drift",  # reconcile --dry-run: the service does not run the newest image the rules allow
+    "missing",  # reconcile: a mapped service (or its cluster) does not exist; notified once a day, never raised
 ]
 # Statuses logged at ERROR: something a person should look at.
-ERROR_STATUSES = frozenset({"failed", "alert", "rollout_failed"})
+ERROR_STATUSES = frozenset({"failed", "alert", "rollout_failed", "missing"})
 
 
 @dataclass(frozen=True)

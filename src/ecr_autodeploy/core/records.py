@@ -96,6 +96,7 @@ class ServiceItem:
     finished_at: float | None = None
     lease_owner: str | None = None
     lease_until: float | None = None
+    failed_digests: frozenset[str] = frozenset()  # digests whose rollout failed here (reconcile leaves them)
 
     @classmethod
     def from_item(cls, key: str, item: Mapping[str, Any]) -> ServiceItem:
@@ -120,4 +121,5 @@ class ServiceItem:
             finished_at=number("finished_at"),
             lease_owner=text("lease_owner"),
             lease_until=number("lease_until"),
+            failed_digests=frozenset(str(d) for d in item.get("failed_digests") or ()),
         )

@@ -4,8 +4,11 @@
       tags: ["v*"]                  # allow-list of tag patterns (see core.tags); absent: every tag
       exclude_tags: ["*-rc*"]
       untagged: false               # default false: an untagged push is usually one platform of a multi-arch image
+      order: semver                 # semver | push-time | numeric | alphabetical (default: semver for a semver
+                                    # tag policy, else push-time)
       strategy: pin                 # pin | force
       allow_downgrade: false
+      allow_single_platform: false  # replace a multi-platform image index with a single-platform manifest
       rollback: false
       targets:                      # at least one; cluster, service and containers may use {templates}
         - {cluster: shop, service: "{service}", containers: [api], region: us-east-1, role_arn: arn:...}
@@ -23,12 +26,24 @@ from typing import Literal
 
 from ecr_autodeploy.core.events import REGION_RE, REPOSITORY_NAME_RE
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
+from ecr_autodeploy.core.ordering import ORDER_KINDS, OrderKind, default_order
 from ecr_autodeploy.core.tags import TagPolicy, parse_tag_pattern
 
 Strategy = Literal["pin", "force"]
 STRATEGIES: tuple[Strategy, ...] = ("pin", "force")
 
-RULE_KEYS = ("repository", "tags", "exclude_tags", "untagged", "strategy", "allow_downgrade", "rollback", "targets")
+RULE_KEYS = (
+    "repository",
+    "tags",
+    "exclude_tags",
+    "untagged",
+    "order",
+    "strategy",
+    "allow_downgrade",
+    "allow_single_platform",
+    "rollback",
+    "targets",
+)
 TARGET_KEYS = ("cluster", "service", "containers", "region", "role_arn")
 BUILTIN_VARIABLES = ("repository",)
 
@@ -64,6 +79,8 @@ class Rule:
     targets: tuple[TargetSpec, ...]
     allow_downgrade: bool = False
     rollback: bool = False
+    order: OrderKind = "push-time"
+    allow_single_platform: bool = False
     _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -148,15 +165,29 @@ def parse_rule(item: object, index: int, source: str) -> Rule:
         raise r.fail("targets", expected("a list of targets", targets))
     if not targets:
         raise r.fail("targets", "empty (expected at least one target)")
+    policy = TagPolicy.with_defaults(allow or (), exclude, untagged)
     return Rule(
         index=index,
         repository=repository,
-        tags=TagPolicy.with_defaults(allow or (), exclude, untagged),
+        tags=policy,
         strategy=strategy,
         targets=tuple(_parse_target(t, f"targets[{i}]", variables, r) for i, t in enumerate(targets)),
         allow_downgrade=bool(r.flag(item, "allow_downgrade", "allow_downgrade")),
         rollback=bool(r.flag(item, "rollback", "rollback")),
+        order=_order(item.get("order"), policy, r),
+        allow_single_platform=bool(r.flag(item, "allow_single_platform", "allow_single_platform")),
     )
+
+
+def _order(value: object, policy: TagPolicy, r: Reader) -> OrderKind:
+    """Return the rule's order: as given, else semver for a semver tag policy, else push time."""
+    if value is None:
+        return default_order(policy)
+    for kind in ORDER_KINDS:
+        if value == kind:
+            return kind
+    shown = repr(value) if isinstance(value, str) else kind_of(value)
+    raise r.fail("order", f"expected one of {', '.join(ORDER_KINDS)}, got {shown}")
 
 
 def parse_strategy(value: object, path: str, r: Reader) -> Strategy:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ecr_autodeploy.core.errors import ConfigError
+from ecr_autodeploy.core.events import partition_of
 
 DEFAULT_NAME = "ecr-autodeploy"
 ALIAS = "live"
@@ -155,12 +156,3 @@ def check_name(name: str) -> str:
             "digits, '-' or '_', at most 52 characters",
         )
     return name
-
-
-def partition_of(region: str) -> str:
-    """Return the AWS partition of a region (aws, aws-cn, aws-us-gov)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"

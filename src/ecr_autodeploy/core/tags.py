@@ -262,6 +262,11 @@ class TagPolicy:
         tags = list(tags)
         return any(self.allows(t) for t in tags) if tags else self.untagged
 
+    @property
+    def has_semver(self) -> bool:
+        """Return True when an allowed pattern is a ``semver:`` range (the rule is about versions)."""
+        return any(p.kind == "semver" for p in self._allow)
+
     def first_allowed(self, tags: Iterable[str]) -> str | None:
         """Return the first of these tags the policy allows (None for none, or an untagged image)."""
         return next((tag for tag in tags if self.allows(tag)), None)

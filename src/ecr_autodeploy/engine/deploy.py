@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from ecr_autodeploy.core.config import Config
+from ecr_autodeploy.core.drift import newest_for
 from ecr_autodeploy.core.errors import AutodeployError, AwsError
 from ecr_autodeploy.core.events import Ignored, ImageEvent, ReplicationFailure, parse_event
 from ecr_autodeploy.core.image_refs import running_digests
@@ -24,7 +25,7 @@ from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.messages import alert_message, started_message
 from ecr_autodeploy.core.model import ImageInfo, Snapshot
 from ecr_autodeploy.core.outcomes import Outcome, Result, failed_outcome, target_outcome
-from ecr_autodeploy.core.planning import Plan, force_order, image_refusal, plan_target, tag_refusal
+from ecr_autodeploy.core.planning import Plan, force_order, plan_target, tag_refusal
 from ecr_autodeploy.core.timefmt import iso
 from ecr_autodeploy.engine.executor import Applied, PlanRunner
 from ecr_autodeploy.engine.gather import Gather, Reads
@@ -143,9 +144,8 @@ class Deployer:
                 result.append(target_outcome(t, event, "skipped", image))
                 continue
             try:
-                tag = event.tag or t.tags.first_allowed(image.tags)
                 planned = plan_target(
-                    t, snapshot, image, event.registry, tag=tag, event_id=event.event_id, running=known
+                    t, snapshot, image, event.registry, event_id=event.event_id, running=known, event_tag=event.tag
                 )
                 result.append(force_order(planned, last.get(t.key), image, known))
             except AutodeployError as err:
@@ -170,17 +170,15 @@ class Deployer:
         key = (event.region, event.account, event.repository)
         running = list(dict.fromkeys([*running_digests(s.task_definition.body for s in live.values()), *also]))
         if event.digest is None and event.tag is None:
-            from ecr_autodeploy.core.drift import newest_allowed
-
             listing = self.gather.listings([key], reads)[key]
             if isinstance(listing, AwsError):
                 raise listing
-            known = {i.digest: i for i in listing}
             picks: dict[str, Choice] = {}
             for t in targets:
-                best = newest_allowed(listing, t.tags)
+                snapshot = live.get(t.key)
+                best = newest_for(t, event.repository, snapshot.task_definition, listing) if snapshot else None
                 picks[t.key] = best or f"no image in {event.repository} is allowed by {t.tags.describe()}"
-            return picks, known
+            return picks, {i.digest: i for i in listing}
         if event.digest is not None:
             known = self.gather.images(key, [event.digest, *running], reads)
             image = known[event.digest]
@@ -189,7 +187,7 @@ class Deployer:
             image = self.gather.registry.by_tag(*key, event.tag)
             others = [d for d in running if d != image.digest]
             known = self.gather.images(key, [image.digest, *others], reads) if others else {image.digest: image}
-        return {t.key: image_refusal(t, event, image) or image for t in targets}, known
+        return dict.fromkeys((t.key for t in targets), image), known
 
     # ---- serialise per service ----------------------------------------------------------------------------------
 

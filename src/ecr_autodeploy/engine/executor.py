@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from ecr_autodeploy.core.errors import AwsError
+from ecr_autodeploy.core.errors import AwsError, LockLost
 from ecr_autodeploy.core.events import ImageEvent
 from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, Claim
-from ecr_autodeploy.core.model import Deployment, Provenance
+from ecr_autodeploy.core.mapping import Target
+from ecr_autodeploy.core.model import Deployment, Provenance, ServiceRef
 from ecr_autodeploy.core.outcomes import Outcome, failed_outcome, plan_outcome
 from ecr_autodeploy.core.planning import Plan
 from ecr_autodeploy.core.timefmt import iso
@@ -45,11 +46,38 @@ class PlanRunner(Protocol):
 
 
 class DryRunExecutor:
-    """Say what each plan would do; change nothing."""
+    """Say what each plan would do; change nothing. With a ledger, read its claims as a real run would meet them."""
+
+    def __init__(
+        self,
+        ledger: LedgerPort | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_workers: int = MAX_WORKERS,
+    ) -> None:
+        self.ledger = ledger
+        self._clock = clock
+        self._max_workers = max_workers
 
     def run(self, items: Sequence[Plan | Outcome], event: ImageEvent, owner: str | None) -> list[Applied]:
-        """Return the planned outcome of every plan."""
-        return [Applied(i if isinstance(i, Outcome) else plan_outcome(i, event, dry_run=True)) for i in items]
+        """Return the planned outcome of every plan (a duplicate where the ledger already holds the claim)."""
+        return [Applied(o) for o in concurrently(functools.partial(self._one, event=event), items, self._max_workers)]
+
+    def _one(self, item: Plan | Outcome, event: ImageEvent) -> Outcome:
+        if isinstance(item, Outcome):
+            return item
+        planned = plan_outcome(item, event, dry_run=True)
+        if self.ledger is None or not item.changes or item.digest is None or event.kind == "manual":
+            return planned
+        try:
+            claim = self.ledger.read_claim(item.target.ref.ledger_key, item.digest)
+        except AwsError as err:
+            return replace(planned, reason=f"{planned.reason}; the ledger's claim could not be read: {err}")
+        if claim is None or (
+            claim.state == "claimed" and claim.lease_until is not None and claim.lease_until < time.time()
+        ):
+            return planned
+        return _claimed_before(planned, item.target.key, claim)
 
 
 class Executor:
@@ -106,15 +134,21 @@ class Executor:
                 return Applied(_claimed_before(base, t.key, claim))
             claimed = True
         started = self._clock()
+        registered: str | None = None
         try:
+            self._still_ours(ledger, t, owner, "registering a revision")
             if plan.action == "register":
                 assert plan.register is not None  # a register plan always carries its parameters
-                arn = self.cluster.register(t.ref, plan.register)
+                arn = registered = self.cluster.register(t.ref, plan.register)
+                self._still_ours(ledger, t, owner, "updating the service")
                 deployment = self.cluster.update(t.ref, task_definition=arn)
             else:
                 arn = plan.current_task_definition or ""
+                self._still_ours(ledger, t, owner, "updating the service")
                 deployment = self.cluster.update(t.ref, force=True)
-        except AwsError as err:
+        except (AwsError, LockLost) as err:
+            if registered is not None:
+                self._deregister(t.ref, registered)
             if ledger is not None and claimed:
                 self._unclaim(ledger, t.ref.ledger_key, plan.digest or "", owner or "")
             return Applied(failed_outcome(t, event, err, plan))
@@ -124,6 +158,20 @@ class Executor:
         if ledger is None or owner is None or deployment is None:
             return Applied(outcome)
         return self._record(ledger, outcome, plan, event, deployment, started, owner, claimed)
+
+    def _still_ours(self, ledger: LedgerPort | None, t: Target, owner: str | None, step: str) -> None:
+        """Re-assert the service's lock before changing it (extending the lease); raise LockLost when it is gone."""
+        if ledger is None or owner is None:
+            return
+        if not ledger.hold(t.ref.ledger_key, owner, self._clock(), self._lease):
+            raise LockLost(f"service {t.key}: another invocation took its lock before {step}; nothing changed, retry")
+
+    def _deregister(self, where: ServiceRef, arn: str) -> None:
+        # A revision no deployment uses is clutter (and a retry would register another): take it back.
+        try:
+            self.cluster.deregister(where, arn)
+        except AwsError as err:
+            logger.error(json.dumps({"task_definition": arn, "deregister": "failed", "error": str(err)}))
 
     def _unclaim(self, ledger: LedgerPort, key: str, digest: str, owner: str) -> None:
         try:

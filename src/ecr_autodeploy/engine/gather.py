@@ -142,6 +142,11 @@ class Gather:
             result[ref] = td if isinstance(td, AwsError) else Snapshot(svc, td)
         return result
 
+    def task_digests(self, refs: Sequence[ServiceRef]) -> dict[ServiceRef, dict[str, tuple[str, ...]] | AwsError]:
+        """Return, per service, the image digests its running tasks report per container (all services at once)."""
+        found = concurrently(caught(self.cluster.task_digests), list(refs), self._max_workers)
+        return dict(zip(refs, found, strict=True))
+
     def listings(self, keys: Iterable[ListingKey], reads: Reads) -> dict[ListingKey, tuple[ImageInfo, ...] | AwsError]:
         """Return every image of each repository: this run's listing, else read now (all repositories at once)."""
         wanted = list(dict.fromkeys(keys))

@@ -61,12 +61,24 @@ class ClusterPort(ServiceReader, Protocol):
         """Start a deployment; return the new PRIMARY deployment."""
         ...
 
+    def deregister(self, where: ServiceRef, arn: str) -> None:
+        """Deregister a revision this tool registered for a deployment that did not start."""
+        ...
+
+    def task_digests(self, ref: ServiceRef) -> dict[str, tuple[str, ...]]:
+        """Return the image digests the service's running tasks report, per container name."""
+        ...
+
 
 class LedgerPort(Protocol):
     """What the use cases record in the ledger (aws.ledger.Ledger is one; tests use an in-memory one)."""
 
     def lock(self, key: str, owner: str, now: float, lease: float) -> Lock:
         """Take a service's lock; return who holds it when it is taken."""
+        ...
+
+    def hold(self, key: str, owner: str, now: float, lease: float) -> bool:
+        """Re-assert `owner`'s lock (extending its lease); return False when it was lost."""
         ...
 
     def unlock(self, key: str, owner: str) -> bool:
@@ -77,6 +89,10 @@ class LedgerPort(Protocol):
         self, key: str, digest: str, event_id: str, owner: str, now: float, lease: float, *, overwrite: bool = False
     ) -> Claim:
         """Claim (service, digest) once; return the earlier claim when another won."""
+        ...
+
+    def read_claim(self, key: str, digest: str) -> Claim | None:
+        """Return the claim of (service, digest) as it stands, writing nothing (what a dry run asks)."""
         ...
 
     def unclaim(self, key: str, digest: str, owner: str) -> None:

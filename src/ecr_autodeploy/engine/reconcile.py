@@ -62,6 +62,7 @@ class Reconciler:
         surveyed = self.survey.run(region)
         outcomes: list[Outcome] = [] if self.dry_run else self._sweep(surveyed)
         groups: dict[DriftGroup, list[SurveyRow]] = {}
+        missing: list[SurveyRow] = []
         for row in surveyed.rows:
             if row.drift.state == "yes" and row.newest is not None:
                 tag = row.target.tags.first_allowed(row.newest.tags)
@@ -69,7 +70,10 @@ class Reconciler:
                 groups.setdefault(key, []).append(row)
             else:
                 outcomes.append(row_outcome(row))
-        messages = [m for rows in groups.values() for row in rows if (m := self._drift_message(row))]
+                if row.drift.state == "missing":
+                    missing.append(row)
+        noticed = [*(row for rows in groups.values() for row in rows), *missing]
+        messages = [m for row in noticed if (m := self._drift_message(row))]
         for (name, registry_id, digest, tag), rows in groups.items():
             if self.dry_run:
                 outcomes.extend(row_outcome(row, "drift") for row in rows)
@@ -104,16 +108,18 @@ class Reconciler:
         return self.tracker.sweep(pending)
 
     def _drift_message(self, row: SurveyRow) -> Message | None:
+        """Return the day's one message about a drifted (or missing) service, or None when it was sent today."""
         ledger = self.deployer.ledger
-        assert row.newest is not None  # only drifted rows come here
+        subject = row.newest.digest if row.newest is not None else "missing"
         if ledger is not None and not self.dry_run:
             try:
-                if not ledger.first_notice(row.key, row.newest.digest, self._clock()):
+                if not ledger.first_notice(row.key, subject, self._clock()):
                     return None
             except AwsError as err:
                 logger.error(json.dumps({"service": row.target.key, "drift notice": "failed", "error": str(err)}))
         task_definition = row.service.task_definition_arn if row.service else None
-        return drift_message(row_outcome(row, "drift"), row.repository.registry_id, task_definition, self.dry_run)
+        status: Status = "missing" if row.drift.state == "missing" else "drift"
+        return drift_message(row_outcome(row, status), row.repository.registry_id, task_definition, self.dry_run)
 
 
 def _event(
@@ -135,7 +141,7 @@ def _event(
 def row_outcome(row: SurveyRow, status: Status | None = None) -> Outcome:
     """Return the outcome of a surveyed row (unchanged, skipped, failed, or the status given)."""
     t = row.target
-    by_drift: dict[str, Status] = {"no": "unchanged", "error": "failed"}
+    by_drift: dict[str, Status] = {"no": "unchanged", "error": "failed", "missing": "missing"}
     chosen: Status = status or by_drift.get(row.drift.state, "skipped")
     return Outcome(
         chosen,

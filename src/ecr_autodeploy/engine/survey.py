@@ -13,13 +13,13 @@ A revision's tags can change, though, so only what this run read (its `Reads`) i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecr_autodeploy.core.config import Config, is_glob
-from ecr_autodeploy.core.drift import Drift, assess, newest_allowed
-from ecr_autodeploy.core.errors import AwsError
+from ecr_autodeploy.core.drift import Drift, DriftState, assess
+from ecr_autodeploy.core.errors import AwsError, NotFoundError
 from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.model import ImageInfo, RepositoryRef, Service, Snapshot
 from ecr_autodeploy.core.records import ServiceItem
@@ -115,10 +115,18 @@ class Survey:
         reads = Reads()
         listings = self.gather.listings(((region, r.registry_id, r.name) for r, _ in pairs), reads)
         snapshots = self.gather.snapshots(list(dict.fromkeys(t.ref for _, t in pairs)), reads)
+        # A force service names a tag: what it really runs is what its tasks report.
+        forced = [t.ref for _, t in pairs if t.strategy == "force" and isinstance(snapshots[t.ref], Snapshot)]
+        tasks = self.gather.task_digests(forced)
         items = self.ledger.services({t.ref.ledger_key for _, t in pairs}) if self.ledger and pairs else {}
         rows = [
             _row(
-                repo, t, listings[(region, repo.registry_id, repo.name)], snapshots[t.ref], items.get(t.ref.ledger_key)
+                repo,
+                t,
+                listings[(region, repo.registry_id, repo.name)],
+                snapshots[t.ref],
+                items.get(t.ref.ledger_key),
+                tasks.get(t.ref),
             )
             for repo, t in sorted(pairs, key=lambda p: (p[1].key, p[0].name))
         ]
@@ -131,16 +139,26 @@ def _row(
     images: Sequence[ImageInfo] | AwsError,
     snapshot: Snapshot | AwsError,
     item: ServiceItem | None,
+    tasks: Mapping[str, tuple[str, ...]] | AwsError | None,
 ) -> SurveyRow:
     failure = next((x for x in (images, snapshot) if isinstance(x, AwsError)), None)
     if failure is not None:
-        return SurveyRow(target, repo, Drift("error", str(failure)), item=item, error_code=failure.code)
+        # A service (or its cluster) that is gone is an outcome, not a retry: it stays gone.
+        state: DriftState = "missing" if isinstance(failure, NotFoundError) and failure is snapshot else "error"
+        return SurveyRow(target, repo, Drift(state, str(failure)), item=item, error_code=failure.code)
     assert not isinstance(images, AwsError)  # failure covers both
     assert not isinstance(snapshot, AwsError)
-    newest = newest_allowed(images, target.tags)
     last = item.digest if item is not None and item.repository == repo.name else None
-    drift = assess(target, repo.name, snapshot.task_definition.body, images, newest, last)
-    return SurveyRow(target, repo, drift, newest, snapshot.service, item)
+    drift = assess(
+        target,
+        repo.name,
+        snapshot.task_definition,
+        images,
+        last_digest=last,
+        bad=item.failed_digests if item is not None else frozenset(),
+        tasks=None if isinstance(tasks, AwsError) else tasks,
+    )
+    return SurveyRow(target, repo, drift, drift.newest, snapshot.service, item)
 
 
 def open_deployments(rows: Sequence[SurveyRow]) -> list[tuple[str, Service]]:

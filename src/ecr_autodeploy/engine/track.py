@@ -15,15 +15,16 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from ecr_autodeploy.core.ecs_events import DeploymentEvent
-from ecr_autodeploy.core.errors import AwsError
+from ecr_autodeploy.core.errors import AwsError, NotFoundError
 from ecr_autodeploy.core.image_refs import split_image
 from ecr_autodeploy.core.ledger_items import ROLLOUT_TIMEOUT_SECONDS
 from ecr_autodeploy.core.messages import JUDGED_KINDS, judged_message
-from ecr_autodeploy.core.model import Provenance, Service, ServiceRef
+from ecr_autodeploy.core.model import Deployment, Provenance, Service, ServiceRef, TaskDefinition
 from ecr_autodeploy.core.outcomes import Outcome, Result, Status, record_outcome
-from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG
+from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG, PREVIOUS_TAG, ROLLBACK_TAG
 from ecr_autodeploy.core.records import DeploymentRecord
 from ecr_autodeploy.core.rollout import RolloutStatus, failed_status, judge
 from ecr_autodeploy.engine.gather import Gather
@@ -32,6 +33,9 @@ from ecr_autodeploy.engine.report import Reporter
 from ecr_autodeploy.engine.rollback import Rollback, RollbackRequest, RollbackResult
 
 logger = logging.getLogger("ecr_autodeploy")
+# A deployment this tool starts follows the registration of its revision within seconds; ECS's later deployments
+# of the same revision (a circuit-breaker rollback to it) are not ours.
+OWN_DEPLOYMENT_WINDOW = timedelta(minutes=10)
 
 
 class Tracker:
@@ -64,6 +68,10 @@ class Tracker:
         if self.ledger is None:
             return self._by_tag(event)
         record = self.ledger.deployment(event.deployment_id)
+        if record is None and event.state == "FAILED":
+            # Its record may have failed to be written after UpdateService: a failed rollout must still be
+            # reported and rolled back, so recognise it by the tags on its task definition.
+            return self._by_tag(event)
         if record is None or record.ref.service != event.service:
             return _foreign(event, "it has no ledger record")
         if event.state == "IN_PROGRESS":
@@ -178,36 +186,30 @@ class Tracker:
             )
 
     def _by_tag(self, event: DeploymentEvent) -> Outcome:
-        """Without a ledger: ours when the deployment's task definition carries the digest tag (no rollback)."""
+        """Recognise a deployment by its task definition's tags: ours when it carries the digest tag and ECS
+        started it within minutes of the revision's registration (a later deployment of the same revision is
+        ECS's rollback to it, or someone else's)."""
         if event.cluster is None:
-            return _foreign(event, "its service ARN names no cluster and there is no ledger")
+            return _foreign(event, "its service ARN names no cluster")
         ref = ServiceRef(event.region, event.cluster, event.service)
         found = self.gather.services([ref])[ref]
+        if isinstance(found, NotFoundError):
+            return _foreign(event, f"its service is gone ({found.code})")
         if isinstance(found, AwsError):
             raise found
         ours = next((d for d in found.deployments if d.id == event.deployment_id), None)
         if ours is None:
-            return _foreign(event, "it is no longer listed and there is no ledger")
-        td = self.gather.cluster.task_definition(ref, ours.task_definition)
-        digest = td.tag(DIGEST_TAG)
-        if digest is None:
-            return _foreign(event, f"its task definition has no {DIGEST_TAG} tag")
-        repository = next(
-            (
-                split_image(str(c.get("image", "")))[1]
-                for c in td.containers
-                if str(c.get("image", "")).endswith(f"@{digest}")
-            ),
-            None,
-        )
-        record = DeploymentRecord(
-            deployment_id=event.deployment_id,
-            ref=ref,
-            task_definition=ours.task_definition,
-            started_at=0.0,
-            image=Provenance(repository=repository, digest=digest, account=event.account),
-            event_id=td.tag(EVENT_TAG),
-        )
+            return _foreign(event, "it is no longer listed")
+        try:
+            td = self.gather.cluster.task_definition(ref, ours.task_definition)
+        except NotFoundError as err:
+            return _foreign(event, f"its task definition is gone ({err.code})")
+        record = record_from_tags(event, ref, ours, td)
+        if record is None:
+            return _foreign(event, f"its task definition has no {DIGEST_TAG} tag of a deployment started with it")
+        if self.ledger is not None:
+            # The missing record, written now so the rollout is judged once like any other.
+            self.ledger.started(record, uuid.uuid4().hex, claimed=False)
         if event.state == "IN_PROGRESS":
             return record_outcome(record, "in_progress", event.reason or "rollout in progress", "IN_PROGRESS")
         if event.state == "COMPLETED":
@@ -221,6 +223,37 @@ class Tracker:
             )
             return self.settle(record, status, found)
         return self.settle(record, _failed(record, found, event.reason), found)
+
+
+def record_from_tags(
+    event: DeploymentEvent, ref: ServiceRef, deployment: Deployment, td: TaskDefinition
+) -> DeploymentRecord | None:
+    """Return the record a deployment's task-definition tags tell, or None when this tool did not start it."""
+    digest = td.tag(DIGEST_TAG)
+    if digest is None:
+        return None
+    registered = td.body.get("registeredAt")
+    created = deployment.created_at
+    if isinstance(registered, datetime) and created is not None and created - registered > OWN_DEPLOYMENT_WINDOW:
+        return None
+    repository = next(
+        (
+            split_image(str(c.get("image", "")))[1]
+            for c in td.containers
+            if str(c.get("image", "")).endswith(f"@{digest}")
+        ),
+        None,
+    )
+    return DeploymentRecord(
+        deployment_id=event.deployment_id,
+        ref=ref,
+        task_definition=deployment.task_definition,
+        started_at=created.timestamp() if created is not None else 0.0,
+        image=Provenance(repository=repository, digest=digest, account=event.account),
+        rollback=td.tag(ROLLBACK_TAG) == "true",
+        previous_task_definition=td.tag(PREVIOUS_TAG),
+        event_id=td.tag(EVENT_TAG),
+    )
 
 
 def _failed(record: DeploymentRecord, service: Service | None, reason: str) -> RolloutStatus:
