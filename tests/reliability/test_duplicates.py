@@ -24,6 +24,7 @@ from tests.functional import events
 from tests.functional.world import World
 from tests.reliability.faults import FaultyClients, Injector
 
+pytestmark = pytest.mark.slow  # threads racing on one emulator: 1 to 4 s a test
 THREADS = 5
 LEDGER_TABLE = "ecr-autodeploy-ledger"
 RULES = {
