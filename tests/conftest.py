@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterator
 
+import botocore.session
 import pytest
 from hypothesis import settings
 
@@ -12,6 +15,19 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None, database=None, print_blob=True)
 settings.register_profile("dev", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_loader() -> Iterator[None]:
+    """Share one botocore data loader among the sessions of the test process.
+
+    Each test wires its own Clients, so its own boto3 Session, and each new Session parses botocore's service
+    models again (about half of a functional test's time). A Lambda container does that once; so does a test
+    process with one loader. The parsed models are read-only, as they are for the clients of one Session.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", functools.cache(botocore.session.create_loader))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 COMMAND = [sys.executable, "-m", "ecr_autodeploy", "demo"]
 
 

@@ -201,6 +201,7 @@ def server() -> Iterator[str]:
         moto.stop()
 
 
+@pytest.mark.slow
 def test_install_twice_and_uninstall_through_the_emulator_endpoint(server: str, rules_file: Path) -> None:
     ecs = boto3.client("ecs", REGION, endpoint_url=server)
     ecs.create_cluster(clusterName="shop")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ecr_autodeploy.local.scenarios import Demo
 from ecr_autodeploy.local.summary import Summary
+
+pytestmark = pytest.mark.slow  # the whole demo, scenario 2 waiting for its rollout
 
 
 def test_a_broken_image_that_is_not_broken_fails_scenario_2() -> None:

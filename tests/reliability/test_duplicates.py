@@ -24,6 +24,7 @@ from ecr_autodeploy.wiring import LEDGER_ENV, build_app
 from tests.functional.world import World
 from tests.reliability.faults import FaultyClients, Injector
 
+pytestmark = pytest.mark.slow  # threads racing on one emulator: 1 to 4 s a test
 THREADS = 5
 LEDGER_TABLE = "ecr-autodeploy-ledger"
 RULES = {

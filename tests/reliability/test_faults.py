@@ -42,6 +42,7 @@ from tests.functional.world import World
 from tests.reliability.delivery import Delivery, SimulatedClock
 from tests.reliability.faults import FaultyClients, Injector, Write
 
+pytestmark = pytest.mark.slow  # 200 events through a fault storm: about a minute
 SEED = 20261126
 FAULT_RATE = 0.30
 EVENTS = 200

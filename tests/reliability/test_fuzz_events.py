@@ -157,6 +157,7 @@ def statuses(result: dict[str, Any] | AutodeployError) -> list[str]:
     return [] if isinstance(result, AutodeployError) else [str(o["status"]) for o in result["outcomes"]]
 
 
+@pytest.mark.slow
 @SHARED_WORLD
 @given(data=st.data())
 def test_a_broken_field_gives_an_error_naming_it_and_never_deploys(
@@ -194,6 +195,7 @@ def test_a_broken_field_gives_an_error_naming_it_and_never_deploys(
         assert not isinstance(unbroken, AutodeployError), unbroken
 
 
+@pytest.mark.slow
 @SHARED_WORLD
 @given(event=well_formed())
 def test_every_well_formed_event_ends_as_an_outcome_or_a_project_error(
@@ -208,6 +210,7 @@ def test_every_well_formed_event_ends_as_an_outcome_or_a_project_error(
         assert "deployed" in statuses(result) or isinstance(result, AutodeployError)
 
 
+@pytest.mark.slow
 @SHARED_WORLD
 @given(
     event=st.one_of(
@@ -230,6 +233,7 @@ def test_arbitrary_input_never_escapes_as_a_builtin_exception(lambda_world: Lamb
         assert "deployed" in statuses(result) or isinstance(result, AutodeployError)
 
 
+@pytest.mark.slow
 @SHARED_WORLD
 @given(image=images(repository=st.just("shop/api") | repository_names), data=st.data())
 def test_a_valid_event_for_an_image_that_is_not_there_is_a_project_error(
