@@ -18,7 +18,15 @@ from ecr_autodeploy.aws.ecr import Registry
 from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config_text
 from ecr_autodeploy.core.errors import ConfigError
-from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, LOCK_WAIT_SECONDS, ROLLOUT_TIMEOUT_SECONDS
+from ecr_autodeploy.core.ledger_items import (
+    FUNCTION_TIMEOUT_ENV,
+    FUNCTION_TIMEOUT_SECONDS,
+    LEDGER_TABLE_ENV,
+    LOCK_LEASE_SECONDS,
+    LOCK_WAIT_SECONDS,
+    ROLLOUT_TIMEOUT_SECONDS,
+    lock_lease,
+)
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.dispatch import Dispatcher
@@ -32,7 +40,7 @@ if TYPE_CHECKING:
     from ecr_autodeploy.engine.reconcile import Reconciler
     from ecr_autodeploy.engine.track import Tracker
 
-LEDGER_ENV = "AUTODEPLOY_LEDGER_TABLE"
+LEDGER_ENV = LEDGER_TABLE_ENV
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,10 @@ def build_app(
     `notifier` the config's notifier (to capture messages); `env` defaults to the process environment. A dry run
     plans and reports, and changes nothing.
     """
-    table = (os.environ if env is None else env).get(LEDGER_ENV) or None
+    environ = os.environ if env is None else env
+    table = environ.get(LEDGER_ENV) or None
+    if settings is None:
+        settings = EngineSettings(lock_lease=lock_lease(_seconds(environ.get(FUNCTION_TIMEOUT_ENV))))
     if ledger is None and table:
         from ecr_autodeploy.aws.ledger import Ledger
 
@@ -164,3 +175,18 @@ def assemble(
 
     dispatcher = Dispatcher(deployer, build_tracker, build_reconciler, region)
     return dispatcher
+
+
+def _seconds(value: str | None) -> float:
+    """Return the function timeout the environment names (install sets it), else install's default."""
+    if not value:
+        return FUNCTION_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= 900:
+        raise ConfigError(
+            "environment", f"{value!r}: expected the function's timeout, 1 to 900 seconds", field=FUNCTION_TIMEOUT_ENV
+        )
+    return seconds

@@ -20,7 +20,7 @@ from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.aws.ledger import Ledger
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AwsError, DeployError, NotFoundError
-from ecr_autodeploy.core.ledger_items import Recorded
+from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, Recorded
 from ecr_autodeploy.core.model import Service, ServiceRef
 from ecr_autodeploy.core.records import DeploymentRecord
 from ecr_autodeploy.engine.deploy import Deployer
@@ -108,7 +108,8 @@ class LockTakenDuringRegister(Cluster):
     """Registers so slowly that the lease passes and the next invocation takes the service's lock."""
 
     def register(self, where: ServiceRef, params: Mapping[str, Any]) -> str:
-        Ledger(Clients(region="us-east-1"), TABLE).lock("us-east-1/shop/api", "next-invocation", time.time() + 61, 60)
+        lease_passed = time.time() + LOCK_LEASE_SECONDS + 1
+        Ledger(Clients(region="us-east-1"), TABLE).lock("us-east-1/shop/api", "next-invocation", lease_passed, 60)
         return super().register(where, params)
 
 

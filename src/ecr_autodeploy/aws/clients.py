@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
 
-# Throttling, 5xx and timeouts are retried by botocore's standard mode; what is left after that raises.
+# Throttling, 5xx and timeouts are retried by botocore's standard mode; what is left after that raises. One call
+# with its retries (5 x (5 + 15) s, plus backoff of at most 1 + 2 + 4 + 8 s) stays well under the service lock's
+# lease (core/ledger_items.lock_lease), so a lock never lapses under a call still retrying.
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=5,
-    read_timeout=20,
+    read_timeout=15,
     max_pool_connections=32,
 )
 ROLE_SESSION_NAME = "ecr-autodeploy"

@@ -14,7 +14,7 @@ import click
 from ecr_autodeploy.cli.context import AppContext, json_option, pass_app
 from ecr_autodeploy.cli.output import echo_json, show_result
 from ecr_autodeploy.cli.plan import synthetic_event
-from ecr_autodeploy.core.errors import RolloutError
+from ecr_autodeploy.core.errors import RolloutError, TargetError
 from ecr_autodeploy.core.image_refs import split_image
 from ecr_autodeploy.core.mapping import Target
 from ecr_autodeploy.core.outcomes import Outcome, Result
@@ -85,6 +85,10 @@ def deploy(
     deployer = app.deployer(app.config_or_empty(), dry_run=dry_run)
     result = deployer.deploy(event, [target])
     (outcome,) = result.outcomes
+    if outcome.status == "skipped":
+        # A person asked for this image on this service: the engine refusing it is an error, with its reason.
+        show_result(result, as_json)
+        raise TargetError(f"{cluster}/{service}: not deployed: {outcome.reason}")
     if not wait or dry_run or outcome.status != "deployed" or not outcome.deployment_id:
         if wait and not dry_run:
             click.echo(f"nothing to wait for: {outcome.status}", err=True)

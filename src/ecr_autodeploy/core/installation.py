@@ -20,11 +20,12 @@ from typing import Any
 from ecr_autodeploy.core.config import ENV_CONFIG, Config
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.iam import TaskAccess, execution_policy
+from ecr_autodeploy.core.ledger_items import FUNCTION_TIMEOUT_ENV, FUNCTION_TIMEOUT_SECONDS, LEDGER_TABLE_ENV
 from ecr_autodeploy.core.patterns import RECONCILE_INPUT, RECONCILE_SCHEDULE, deployment_pattern, ecr_pattern
 from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
 from ecr_autodeploy.core.stack import ALIAS, DEFAULT_NAME, Site, Stack
 
-ENV_LEDGER_TABLE = "AUTODEPLOY_LEDGER_TABLE"
+ENV_LEDGER_TABLE = LEDGER_TABLE_ENV
 HANDLER = "ecr_autodeploy.handler.handler"
 ARCHITECTURE = "arm64"  # pure Python: Graviton costs less per GB-second
 LOG_RETENTION_DAYS = 30
@@ -48,7 +49,7 @@ class InstallOptions:
     max_event_age: int = 6 * 3600  # seconds (60 to 21600)
     schedule: str | None = RECONCILE_SCHEDULE  # reconcile schedule; None: no schedule
     memory: int = 256
-    timeout: int = 120
+    timeout: int = FUNCTION_TIMEOUT_SECONDS
     runtime: str = "python3.12"
 
 
@@ -116,11 +117,15 @@ def routes(stack: Stack, options: InstallOptions) -> tuple[Route, ...]:
     return tuple(found)
 
 
-def environment(config: Config, stack: Stack) -> dict[str, str]:
-    """Return the function's environment; raise ConfigError when it exceeds what Lambda holds."""
+def environment(config: Config, stack: Stack, timeout: int = FUNCTION_TIMEOUT_SECONDS) -> dict[str, str]:
+    """Return the function's environment; raise ConfigError when it exceeds what Lambda holds.
+
+    The timeout goes along so the function derives its lock lease from it (core/ledger_items.lock_lease).
+    """
     variables = {
         ENV_CONFIG: json.dumps(config.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
         ENV_LEDGER_TABLE: stack.table_name,
+        FUNCTION_TIMEOUT_ENV: str(timeout),
     }
     size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
     if size > ENVIRONMENT_LIMIT:
@@ -140,7 +145,7 @@ def function_settings(stack: Stack, config: Config, options: InstallOptions) -> 
         "MemorySize": options.memory,
         "Timeout": options.timeout,
         "Description": "Deploys new ECR images to ECS services (ecr-autodeploy)",
-        "Environment": {"Variables": environment(config, stack)},
+        "Environment": {"Variables": environment(config, stack, options.timeout)},
         "LoggingConfig": {
             "LogFormat": "JSON",
             "ApplicationLogLevel": "INFO",

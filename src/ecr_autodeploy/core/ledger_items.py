@@ -16,8 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-# The lock covers gather -> register -> update (seconds); a holder that died frees the service after the lease.
-LOCK_LEASE_SECONDS = 60
+# The function's environment, as install sets it.
+LEDGER_TABLE_ENV = "AUTODEPLOY_LEDGER_TABLE"
+FUNCTION_TIMEOUT_ENV = "AUTODEPLOY_FUNCTION_TIMEOUT"
+# The Lambda timeout install sets (seconds); the lock's lease is derived from it.
+FUNCTION_TIMEOUT_SECONDS = 120
+LEASE_MARGIN_SECONDS = 30
+
+
+def lock_lease(function_timeout: float) -> float:
+    """Return the service lock's lease: longer than the invocation holding it can live, so it never lapses under
+    a live holder (a holder that died frees the service when the lease passes)."""
+    return function_timeout + LEASE_MARGIN_SECONDS
+
+
+LOCK_LEASE_SECONDS = lock_lease(FUNCTION_TIMEOUT_SECONDS)
 # How long a caller waits for another deploy to the same service before failing the target (Lambda retries it).
 LOCK_WAIT_SECONDS = 30.0
 # A (service, digest) is deployed once in this window: covers Lambda's 6 h and EventBridge's 24 h redelivery, and
