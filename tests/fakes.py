@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ecr_autodeploy.core.errors import NotFoundError
+from ecr_autodeploy.core.errors import LockLost, NotFoundError
 from ecr_autodeploy.core.events import ImageEvent, registry_host, repository_arn
 from ecr_autodeploy.core.ledger_items import Claim, Lock, Recorded
 from ecr_autodeploy.core.model import Deployment, ImageInfo, RepositoryRef, Service, ServiceRef, TaskDefinition
@@ -198,8 +198,9 @@ class MemoryLedger:
             until = item.get("lease_until")
             if until is not None and until >= now and item.get("lease_owner") != owner:
                 return Lock(False, item.get("lease_owner"), until)
+            before = ServiceItem.from_item(key, item) if item else None
             item.update(lease_owner=owner, lease_until=now + lease)
-            return Lock(True, owner, now + lease)
+            return Lock(True, owner, now + lease, before)
 
     def hold(self, key: str, owner: str, now: float, lease: float) -> bool:
         with self._lock:
@@ -221,10 +222,21 @@ class MemoryLedger:
             return True
 
     def claim(
-        self, key: str, digest: str, event_id: str, owner: str, now: float, lease: float, *, overwrite: bool = False
+        self,
+        key: str,
+        digest: str,
+        event_id: str,
+        owner: str,
+        now: float,
+        lease: float,
+        *,
+        overwrite: bool = False,
+        holding: bool = False,
     ) -> Claim:
         with self._lock:
             self.calls["claim"] += 1
+            if holding and self.items.get(f"svc#{key}", {}).get("lease_owner") != owner:
+                raise LockLost(f"service {key}: the lock is not {owner}'s")
             pk = f"claim#{key}#{digest}"
             old = self.items.get(pk)
             lapsed = old is not None and old["state"] == "claimed" and old["lease_until"] < now
@@ -259,7 +271,6 @@ class MemoryLedger:
                 if claim.get("owner") == owner:
                     claim.update(state="deployed", deployment_id=record.deployment_id)
             item = self.items.setdefault(f"svc#{record.service_key}", {})
-            previous = item.get("deployment_id")
             released = release and item.get("lease_owner") == owner
             if released:
                 item.pop("lease_owner", None)
@@ -272,11 +283,7 @@ class MemoryLedger:
                 tag=record.image.tag,
                 repository=record.image.repository,
             )
-            superseded = None
-            if previous and previous != record.deployment_id and self.records[previous].open:
-                self.records[previous] = replace(self.records[previous], state="SUPERSEDED")
-                superseded = previous
-            return Recorded(superseded, released)
+            return Recorded(released)
 
     def deployment(self, deployment_id: str) -> DeploymentRecord | None:
         self.calls["deployment"] += 1

@@ -30,7 +30,8 @@ from ecr_autodeploy.core.ledger_items import (
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.dispatch import Dispatcher
-from ecr_autodeploy.engine.executor import DryRunExecutor, Executor, PlanRunner
+from ecr_autodeploy.engine.dry_run import DryRunExecutor
+from ecr_autodeploy.engine.executor import Executor, PlanRunner
 from ecr_autodeploy.engine.gather import Gather
 from ecr_autodeploy.engine.locks import ServiceLocks
 from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort, RegistryPort

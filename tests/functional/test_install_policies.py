@@ -99,9 +99,26 @@ def resource_of(action: str, params: Mapping[str, Any], stack: Stack) -> list[st
     return ["*"]  # actions without resource-level permissions
 
 
+# IAM authorises a TransactWriteItems call as the actions of its items.
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
 def assert_allowed(calls: list[tuple[str, dict[str, Any]]], policy: Mapping[str, Any], stack: Stack) -> set[str]:
     seen = set()
+    expanded: list[tuple[str, dict[str, Any]]] = []
     for action, params in calls:
+        if action == "dynamodb:TransactWriteItems":
+            for item in params["TransactItems"]:
+                ((kind, write),) = item.items()
+                expanded.append((f"dynamodb:{TRANSACT_ACTIONS[kind]}", write))
+        else:
+            expanded.append((action, params))
+    for action, params in expanded:
         if action == "sts:GetCallerIdentity":
             continue  # needs no permission
         for resource in resource_of(action, params, stack):

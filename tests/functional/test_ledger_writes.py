@@ -73,16 +73,16 @@ def lock_messages(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return [m for m in found if "lock" in m]
 
 
-def test_a_pinned_deploy_makes_five_ledger_writes_and_its_record_releases_the_lock(shop: World) -> None:
+def test_a_pinned_deploy_makes_four_ledger_calls_and_its_record_releases_the_lock(shop: World) -> None:
     digest = shop.push("shop/api", "v1", "one")
     d, calls = deployer()
 
     (outcome,) = d.handle(events.replicate("shop/api", digest, "v1")).outcomes
 
     assert outcome.status == "deployed"
-    # lock, claim, the lock re-asserted before register and before update, deployment record, claim confirmation,
-    # service record + release
-    assert calls == Counter({"UpdateItem": 5, "PutItem": 2})
+    # the lock; the claim with the lock re-asserted (one transaction); the lock re-asserted before UpdateService;
+    # the deployment record, the claim's confirmation and the service record with the release (one transaction)
+    assert calls == Counter({"UpdateItem": 2, "TransactWriteItems": 2})
     item = service_item("api")
     assert "lease_owner" not in item
     assert "lease_until" not in item
@@ -95,7 +95,7 @@ def test_a_fan_out_releases_every_lock_whether_it_deployed_or_not(shop: World) -
     d, calls = deployer(SERVICES)
 
     assert [o.status for o in d.handle(event).outcomes] == ["deployed"] * 3
-    assert calls == Counter({"UpdateItem": 5 * 3, "PutItem": 2 * 3})
+    assert calls == Counter({"UpdateItem": 2 * 3, "TransactWriteItems": 2 * 3})
     calls.clear()
     assert [o.status for o in d.handle(event).outcomes] == ["unchanged"] * 3
 
@@ -142,8 +142,11 @@ class LoseTheRecordsAnswer:
 
     def __call__(self, request: AWSPreparedRequest, event_name: str, **_: Any) -> AWSResponse | None:
         body = request.body if isinstance(request.body, bytes | str) else b"{}"
-        names = set(json.loads(body or b"{}").get("ExpressionAttributeNames", {}).values())
-        if self.lost or not event_name.endswith("UpdateItem") or not {"deployment_id", "lease_owner"} <= names:
+        writes = json.loads(body or b"{}").get("TransactItems", [])
+        records = [
+            w for w in writes if str(w.get("Put", {}).get("Item", {}).get("pk", {}).get("S", "")).startswith("dep#")
+        ]
+        if self.lost or not event_name.endswith("TransactWriteItems") or not records:
             return None
         self.lost += 1
         if botocore_stubber(event_name=event_name, request=request) is None:
@@ -168,8 +171,10 @@ def test_a_release_whose_answer_was_lost_is_known_to_have_happened(
 
     assert outcome.status == "deployed"
     assert lose.lost == 1
-    # botocore's retry found the condition failed (the lock was gone), and the record was written once more alone.
-    assert calls == Counter({"UpdateItem": 6, "PutItem": 2})
+    # botocore's retry of the record's transaction found the lock gone (moto, unlike DynamoDB, does not answer a
+    # retried client request token from memory); the writes then went one by one: the record, the claim's
+    # confirmation, the conditional service write (failed: already ours) and the service write alone.
+    assert calls == Counter({"UpdateItem": 2 + 3, "TransactWriteItems": 2, "PutItem": 1})
     item = service_item("api")
     assert "lease_owner" not in item
     assert item["deployment_id"] == outcome.deployment_id

@@ -1,23 +1,22 @@
 """DynamoDB adapter of the deploy ledger: conditional writes that make deploys once-only and serialised per service.
 
-Every decision is a single conditional write, which DynamoDB applies atomically: the lock (``svc#``) is taken
-when it is free or its lease has passed, and released by its holder only (with the deployment's record, when there
-is one: the same item); a claim (``claim#``) is written only when absent, or when its claimer died before deploying
-(state ``claimed`` and lease passed); a deployment record leaves STARTED/IN_PROGRESS once.
-Item layout: core/ledger_items.py. Every attribute name goes through ExpressionAttributeNames (``state``, ``owner``,
-``region`` ... are DynamoDB reserved words).
+Every decision is one conditional write (or one transaction), which DynamoDB applies atomically: the lock
+(``svc#``) is taken when it is free, its lease has passed, or it is already ours (a retry after a lost reply), and
+released by its holder only, with the deployment's record; a claim (``claim#``) is written only when absent, or
+when its claimer died before deploying, or it is ours, and together with a check that we still hold the lock; a
+deployment record leaves STARTED/IN_PROGRESS once. Item layout: core/ledger_items.py; reads: aws/ledger_table.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import hashlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ecr_autodeploy.aws.clients import Clients, aws_errors
+from ecr_autodeploy.aws.clients import aws_errors
 from ecr_autodeploy.aws.dynamodb_items import Expr, from_item, key_of, number, text, to_item
-from ecr_autodeploy.core.errors import AwsError
+from ecr_autodeploy.aws.ledger_table import LedgerTable, claim_from
+from ecr_autodeploy.core.errors import LockLost
 from ecr_autodeploy.core.ledger_items import (
     CLAIM_TTL_SECONDS,
     DRIFT_NOTICE_TTL_SECONDS,
@@ -33,55 +32,50 @@ from ecr_autodeploy.core.ledger_items import (
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-    from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
-
-CONDITION_FAILED = "ConditionalCheckFailedException"
-BATCH_GET_LIMIT = 100  # BatchGetItem takes at most 100 keys per call
+    from ecr_autodeploy.core.records import DeploymentRecord
 
 
-class Ledger:
-    """The ledger table (in the function's region unless told otherwise)."""
-
-    def __init__(self, clients: Clients, table: str, region: str | None = None) -> None:
-        self._clients = clients
-        self.table = table
-        self._region = region
-
-    def _client(self) -> DynamoDBClient:
-        client: DynamoDBClient = self._clients.client("dynamodb", self._region)
-        return client
+class Ledger(LedgerTable):
+    """The ledger's writes: locks, claims, deployment records, drift notices."""
 
     # ---- per-service lock ---------------------------------------------------------------------------------
 
     def lock(self, key: str, owner: str, now: float, lease: float) -> Lock:
-        """Take the service's lock for `lease` seconds; when another holds it, return who and until when."""
+        """Take the service's lock for `lease` seconds; return it with the service's item as it was before.
+
+        When another holds it, return who and until when.
+        """
+        from ecr_autodeploy.core.records import ServiceItem
+
         e = Expr()
         update = e.update(
             {"lease_owner": owner, "lease_until": now + lease, "expires_at": int(now) + RECORD_TTL_SECONDS}
         )
         until = e.name("lease_until")
         # Our own lease counts as free: a retry after a lost reply to this very write must not lock us out.
-        condition = (
-            f"attribute_not_exists({until}) OR {until} < {e.value(now)} OR {e.name('lease_owner')} = {e.value(owner)}"
-        )
+        mine = f"{e.name('lease_owner')} = {e.value(owner)}"
+        condition = f"attribute_not_exists({until}) OR {until} < {e.value(now)} OR {mine}"
+        answer: dict[str, Any] = {}
         stopped = self._conditional(
             "locking service",
             key,
-            lambda c: c.update_item(
-                **e.params(
-                    TableName=self.table,
-                    Key=key_of(service_pk(key)),
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            lambda c: answer.update(
+                c.update_item(
+                    **e.params(
+                        TableName=self.table,
+                        Key=key_of(service_pk(key)),
+                        UpdateExpression=update,
+                        ConditionExpression=condition,
+                        ReturnValues="ALL_OLD",
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    )
                 )
             ),
             service_pk(key),
         )
         if stopped is None:
-            return Lock(True, owner, now + lease)
+            before = from_item(answer.get("Attributes", {}))
+            return Lock(True, owner, now + lease, ServiceItem.from_item(key, before) if before else None)
         return Lock(False, text(stopped.get("lease_owner")), number(stopped.get("lease_until")))
 
     def hold(self, key: str, owner: str, now: float, lease: float) -> bool:
@@ -99,9 +93,22 @@ class Ledger:
     # ---- one deployment per (service, digest) ----------------------------------------------------------------
 
     def claim(
-        self, key: str, digest: str, event_id: str, owner: str, now: float, lease: float, *, overwrite: bool = False
+        self,
+        key: str,
+        digest: str,
+        event_id: str,
+        owner: str,
+        now: float,
+        lease: float,
+        *,
+        overwrite: bool = False,
+        holding: bool = False,
     ) -> Claim:
-        """Claim (service, digest); return the claim that was there first when another won (unless `overwrite`)."""
+        """Claim (service, digest); return the claim that was there first when another won (unless `overwrite`).
+
+        With `holding`, the claim is one transaction with a check that `owner` still holds the service's lock, so
+        it re-asserts the lock too; raise LockLost when it does not.
+        """
         item = {
             "pk": claim_pk(key, digest),
             "state": "claimed",
@@ -112,51 +119,53 @@ class Ledger:
             "expires_at": int(now) + CLAIM_TTL_SECONDS,
         }
         e = Expr()
-        kwargs: dict[str, Any] = {"TableName": self.table, "Item": to_item(item)}
+        put: dict[str, Any] = {"TableName": self.table, "Item": to_item(item)}
         if not overwrite:
             pk, state, until = e.name("pk"), e.name("state"), e.name("lease_until")
             # Ours already (a retry after a lost reply) counts as won.
             mine = f"({state} = {e.value('claimed')} AND {e.name('owner')} = {e.value(owner)})"
-            kwargs["ConditionExpression"] = (
+            put["ConditionExpression"] = (
                 f"attribute_not_exists({pk}) OR ({state} = {e.value('claimed')} AND {until} < {e.value(now)}) OR {mine}"
             )
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        resource = f"{key}@{digest}"
+        if holding:
+            return self._claim_holding(key, digest, e.params(**put), owner, event_id, now, lease)
         stopped = self._conditional(
-            "claiming image for service",
-            f"{key}@{digest}",
-            lambda c: c.put_item(**e.params(**kwargs)),
-            claim_pk(key, digest),
+            "claiming image for service", resource, lambda c: c.put_item(**e.params(**put)), claim_pk(key, digest)
         )
         if stopped is None:
             return Claim(True, "claimed", event_id, None, now, now + lease)
-        return Claim(
-            False,
-            text(stopped.get("state")),
-            text(stopped.get("event_id")),
-            text(stopped.get("deployment_id")),
-            number(stopped.get("claimed_at")),
-            number(stopped.get("lease_until")),
-        )
+        return claim_from(stopped)
 
-    def read_claim(self, key: str, digest: str) -> Claim | None:
-        """Return the claim of (service, digest) as it stands, without writing (a dry run asks this)."""
-        with aws_errors("reading claim", f"{key}@{digest}"):
-            found = (
-                self._client()
-                .get_item(TableName=self.table, Key=key_of(claim_pk(key, digest)), ConsistentRead=True)
-                .get("Item")
-            )
-        if not found:
-            return None
-        item = from_item(found)
-        return Claim(
-            False,
-            text(item.get("state")),
-            text(item.get("event_id")),
-            text(item.get("deployment_id")),
-            number(item.get("claimed_at")),
-            number(item.get("lease_until")),
+    def _claim_holding(
+        self, key: str, digest: str, put: Mapping[str, Any], owner: str, event_id: str, now: float, lease: float
+    ) -> Claim:
+        resource = f"{key}@{digest}"
+        held = Expr()
+        check = held.params(
+            TableName=self.table,
+            Key=key_of(service_pk(key)),
+            ConditionExpression=f"{held.name('lease_owner')} = {held.value(owner)}",
         )
+        cancelled = self._transact(
+            "claiming image for service",
+            resource,
+            [{"Put": dict(put)}, {"ConditionCheck": check}],
+            _token("claim", resource, owner),
+        )
+        if cancelled is None:
+            return Claim(True, "claimed", event_id, None, now, now + lease)
+        (claim_code, claimed), (lock_code, _) = cancelled
+        if lock_code == "ConditionalCheckFailed":
+            raise LockLost(f"service {key}: another invocation took its lock before the image was claimed; retry")
+        if not claimed and claim_code == "ConditionalCheckFailed":
+            with aws_errors("claiming image for service", resource):
+                found = self._client().get_item(
+                    TableName=self.table, Key=key_of(claim_pk(key, digest)), ConsistentRead=True
+                )
+            claimed = from_item(found.get("Item") or {})
+        return claim_from(claimed)
 
     def unclaim(self, key: str, digest: str, owner: str) -> None:
         """Drop our claim after a deploy that did not start, so that a retry can deploy."""
@@ -176,55 +185,67 @@ class Ledger:
     def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
         """Record a deployment we started, confirm its claim and, with `release`, free the service's lock.
 
-        Return the open deployment it superseded, if any, and whether the lock was freed here; raise AwsError.
-        Three writes, in this order (a failure stops the rest; the deploy outcome stands):
-
-        1. PutItem ``dep#``: what we started, so its ECS events are recognised and judged;
-        2. UpdateItem ``claim#`` (only when claimed; if `owner` still holds the claim): ``claimed`` -> ``deployed``
-           with the deployment id, so a redelivery is a ``duplicate`` and the claim never lapses to a retry;
-        3. UpdateItem ``svc#``: the service's last deployment and, with `release`, the lock's release in the same
-           write, if `owner` still holds it. The old item names the previous deployment, judged SUPERSEDED if open.
+        One transaction (one call) of three writes: the ``dep#`` record, so its ECS events are recognised; the
+        ``claim#`` confirmation (``claimed`` -> ``deployed``, if `owner` still holds the claim), so a redelivery is a
+        ``duplicate``; the ``svc#`` last deployment with the lock's release (if `owner` still holds it). When a
+        condition no longer holds (our lease or claim passed), the writes go one by one: a deployment that started
+        is recorded all the same. Return whether the lock was freed here; raise AwsError.
         """
+        item = {"pk": deployment_pk(record.deployment_id), **record.to_item()}
+        item["expires_at"] = int(record.started_at) + RECORD_TTL_SECONDS
+        writes: list[dict[str, Any]] = [{"Put": {"TableName": self.table, "Item": to_item(item)}}]
+        digest = record.image.digest
+        if claimed and digest:
+            writes.append({"Update": self._confirm(record, owner)})
+        writes.append({"Update": self._last_deployment(record, owner if release else None)})
+        cancelled = self._transact(
+            "recording deployment", record.deployment_id, writes, _token("record", record.deployment_id, owner)
+        )
+        if cancelled is None:
+            return Recorded(released=release)
+        return self._started_one_by_one(record, owner, claimed=claimed, release=release)
+
+    def _started_one_by_one(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool) -> Recorded:
+        item = {"pk": deployment_pk(record.deployment_id), **record.to_item()}
+        item["expires_at"] = int(record.started_at) + RECORD_TTL_SECONDS
         client = self._client()
-        now = record.started_at
-        item = {
-            "pk": deployment_pk(record.deployment_id),
-            **record.to_item(),
-            "expires_at": int(now) + RECORD_TTL_SECONDS,
-        }
         with aws_errors("recording deployment", record.deployment_id):
             client.put_item(TableName=self.table, Item=to_item(item))
         if claimed and record.image.digest:
-            self._update_if(
+            self._conditional(
                 "confirming claim",
                 f"{record.service_key}@{record.image.digest}",
-                claim_pk(record.service_key, record.image.digest),
-                "owner",
-                owner,
-                sets={"state": "deployed", "deployment_id": record.deployment_id},
-                removes=("lease_until",),
+                lambda c: c.update_item(**self._confirm(record, owner)),
+                None,
             )
-        old, released = self._last_deployment(record, owner if release else None)
-        previous = text(old.get("deployment_id"))
-        if previous is None or previous == record.deployment_id:
-            return Recorded(None, released)
-        superseded = self.finish(
-            previous,
-            "SUPERSEDED",
-            f"superseded by deployment {record.deployment_id}",
-            now,
-            {"superseded_by": record.deployment_id},
-            service=False,
+        if release:
+            held = self._conditional(
+                "recording deployment",
+                record.service_key,
+                lambda c: c.update_item(**self._last_deployment(record, owner)),
+                None,
+            )
+            if held is None:
+                return Recorded(released=True)
+        with aws_errors("recording deployment", record.service_key):
+            old = client.update_item(**self._last_deployment(record, None), ReturnValues="ALL_OLD")
+        before = from_item(old.get("Attributes", {}))
+        # Our own deployment id already there: the transaction applied and its answer was lost, so the lock went
+        # with it after all.
+        return Recorded(released=release and before.get("deployment_id") == record.deployment_id)
+
+    def _confirm(self, record: DeploymentRecord, owner: str) -> dict[str, Any]:
+        e = Expr()
+        update = e.update({"state": "deployed", "deployment_id": record.deployment_id}, ("lease_until",))
+        return e.params(
+            TableName=self.table,
+            Key=key_of(claim_pk(record.service_key, record.image.digest or "")),
+            UpdateExpression=update,
+            ConditionExpression=f"{e.name('owner')} = {e.value(owner)}",
         )
-        return Recorded(previous if superseded is not None else None, released)
 
-    def _last_deployment(self, record: DeploymentRecord, owner: str | None) -> tuple[dict[str, Any], bool]:
-        """Write the service's last deployment; return its old attributes and whether `owner`'s lock went with it.
-
-        The record itself is unconditional (a deployment that started is recorded even when our lease has passed),
-        so when the lock is no longer `owner`'s the release is dropped and the record written on its own. The old
-        item comes back whole (ALL_OLD): UPDATED_OLD may leave out an attribute set to the value it had.
-        """
+    def _last_deployment(self, record: DeploymentRecord, owner: str | None) -> dict[str, Any]:
+        """Return the UpdateItem of the service's last deployment; with `owner`, releasing its lock if it holds it."""
         sets = {
             "deployment_id": record.deployment_id,
             "state": "STARTED",
@@ -234,59 +255,15 @@ class Ledger:
             "tag": record.image.tag,
             "repository": record.image.repository,
         }
-        # Deploying a digest again (a new push, or by hand) takes it off the failed list.
+        # Deploying a digest again (a new push, or by hand) takes it off the service's failed list.
         deletes = {"failed_digests": frozenset({record.image.digest})} if record.image.digest else None
-        if owner is not None:
-            e = Expr()
-            update = e.update(sets, ("finished_at", "lease_owner", "lease_until"), deletes=deletes)
-            condition = f"{e.name('lease_owner')} = {e.value(owner)}"
-            answer: dict[str, Any] = {}
-            stopped = self._conditional(
-                "recording deployment",
-                record.service_key,
-                lambda c: answer.update(
-                    c.update_item(
-                        **e.params(
-                            TableName=self.table,
-                            Key=key_of(service_pk(record.service_key)),
-                            UpdateExpression=update,
-                            ConditionExpression=condition,
-                            ReturnValues="ALL_OLD",
-                        )
-                    )
-                ),
-                None,
-            )
-            if stopped is None:
-                return from_item(answer.get("Attributes", {})), True
         e = Expr()
-        update = e.update(sets, ("finished_at",), deletes=deletes)
-        with aws_errors("recording deployment", record.service_key):
-            old = self._client().update_item(
-                **e.params(
-                    TableName=self.table,
-                    Key=key_of(service_pk(record.service_key)),
-                    UpdateExpression=update,
-                    ReturnValues="ALL_OLD",
-                )
-            )
-        before = from_item(old.get("Attributes", {}))
-        # Our own deployment id already there: the conditional write applied and its answer was lost (botocore's
-        # retry then failed the condition), so the lock went with it after all.
-        return before, owner is not None and before.get("deployment_id") == record.deployment_id
-
-    def deployment(self, deployment_id: str) -> DeploymentRecord | None:
-        """Return the record of a deployment we started, or None."""
-        with aws_errors("reading deployment record", deployment_id):
-            found = self._client().get_item(
-                TableName=self.table, Key=key_of(deployment_pk(deployment_id)), ConsistentRead=True
-            )
-        item = found.get("Item")
-        if not item:
-            return None
-        from ecr_autodeploy.core.records import DeploymentRecord
-
-        return DeploymentRecord.from_item(from_item(item))
+        removes = ("finished_at", "lease_owner", "lease_until") if owner is not None else ("finished_at",)
+        params = {"TableName": self.table, "Key": key_of(service_pk(record.service_key))}
+        params["UpdateExpression"] = e.update(sets, removes, deletes=deletes)
+        if owner is not None:
+            params["ConditionExpression"] = f"{e.name('lease_owner')} = {e.value(owner)}"
+        return e.params(**params)
 
     def progress(self, deployment_id: str) -> bool:
         """Move a record from STARTED to IN_PROGRESS; return False when it had moved on already."""
@@ -341,24 +318,18 @@ class Ledger:
             return None
         record = DeploymentRecord.from_item(from_item(answer.get("Attributes", {})))
         if service and record.service_key:
-            failed = (
-                frozenset({record.image.digest}) if state in ("FAILED", "TIMEOUT") and record.image.digest else None
+            digest = record.image.digest
+            failed = frozenset({digest}) if state in ("FAILED", "TIMEOUT") and digest else None
+            self._update_if(
+                "recording deployment state",
+                record.service_key,
+                service_pk(record.service_key),
+                "deployment_id",
+                deployment_id,
+                sets={"state": state, "finished_at": now},
+                adds={"failed_digests": failed} if failed else None,
             )
-            self._service_state(record.service_key, deployment_id, state, now, failed)
         return record
-
-    def _service_state(
-        self, key: str, deployment_id: str, state: str, now: float, failed: frozenset[str] | None
-    ) -> None:
-        self._update_if(
-            "recording deployment state",
-            key,
-            service_pk(key),
-            "deployment_id",
-            deployment_id,
-            sets={"state": state, "finished_at": now},
-            adds={"failed_digests": failed} if failed else None,
-        )
 
     def note(self, deployment_id: str, values: Mapping[str, Any]) -> None:
         """Add attributes to a deployment record (what a rollback did)."""
@@ -371,26 +342,6 @@ class Ledger:
             self._client().update_item(
                 **e.params(TableName=self.table, Key=key_of(deployment_pk(deployment_id)), UpdateExpression=update)
             )
-
-    def services(self, keys: Iterable[str]) -> dict[str, ServiceItem]:
-        """Return the per-service items of these services (missing ones left out), 100 keys per call."""
-        from ecr_autodeploy.core.records import ServiceItem
-
-        wanted = list(dict.fromkeys(keys))
-        result: dict[str, ServiceItem] = {}
-        client = self._client()
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            batch = wanted[start : start + BATCH_GET_LIMIT]
-            request: dict[str, Any] = {self.table: {"Keys": [key_of(service_pk(k)) for k in batch]}}
-            while request:
-                with aws_errors("reading service records", self.table):
-                    found = client.batch_get_item(RequestItems=request)
-                for item in found.get("Responses", {}).get(self.table, []):
-                    plain = from_item(item)
-                    key = str(plain["pk"]).removeprefix("svc#")
-                    result[key] = ServiceItem.from_item(key, plain)
-                request = dict(found.get("UnprocessedKeys") or {})
-        return result
 
     def first_notice(self, key: str, digest: str, now: float) -> bool:
         """Return True the first time within a day that a drift of (service, digest) is noticed."""
@@ -407,81 +358,7 @@ class Ledger:
         )
         return stopped is None
 
-    # ---- plumbing -------------------------------------------------------------------------------------------
 
-    def _update_if(
-        self,
-        step: str,
-        resource: str,
-        pk: str,
-        attribute: str,
-        expected: str,
-        *,
-        sets: Mapping[str, Any] | None = None,
-        removes: Sequence[str] = (),
-        adds: Mapping[str, frozenset[str]] | None = None,
-    ) -> bool:
-        """Apply an update only while `attribute` equals `expected`; return whether it applied."""
-        e = Expr()
-        update = e.update(sets or {}, removes, adds=adds)
-        condition = f"{e.name(attribute)} = {e.value(expected)}"
-        stopped = self._conditional(
-            step,
-            resource,
-            lambda c: c.update_item(
-                **e.params(TableName=self.table, Key=key_of(pk), UpdateExpression=update, ConditionExpression=condition)
-            ),
-            None,
-        )
-        return stopped is None
-
-    def _conditional(
-        self, step: str, resource: str, call: Callable[[DynamoDBClient], object], read_back: str | None
-    ) -> dict[str, Any] | None:
-        """Run a conditional write; return None when applied, else the item that stopped it ({} when unknown)."""
-        client = self._client()
-        try:
-            call(client)
-        except ClientError as err:
-            error = err.response.get("Error", {})
-            code = str(error.get("Code", "Unknown"))
-            if code != CONDITION_FAILED:
-                raise AwsError(step, code, str(error.get("Message", err)), resource=resource) from err
-            item: Any = err.response.get("Item")
-            if item is None and read_back is not None:
-                with aws_errors(step, resource):
-                    item = client.get_item(TableName=self.table, Key=key_of(read_back), ConsistentRead=True).get("Item")
-            return from_item(item or {})
-        except BotoCoreError as err:
-            raise AwsError(step, type(err).__name__, str(err), resource=resource) from err
-        return None
-
-    def deployments(self, ids: Iterable[str]) -> dict[str, DeploymentRecord]:
-        """Return the records of these deployments (missing ones left out), 100 keys per call; raise AwsError."""
-        from ecr_autodeploy.core.records import DeploymentRecord
-
-        wanted = list(dict.fromkeys(ids))
-        result: dict[str, DeploymentRecord] = {}
-        client = self._client()
-        rounds = 10  # BatchGetItem answers throttled keys as UnprocessedKeys: ask again, a bounded number of times
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            keys = [key_of(deployment_pk(d)) for d in wanted[start : start + BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            for _ in range(rounds):
-                with aws_errors("reading deployment records", self.table):
-                    found = client.batch_get_item(RequestItems=request)
-                for item in found.get("Responses", {}).get(self.table, []):
-                    record = DeploymentRecord.from_item(from_item(item))
-                    result[record.deployment_id] = record
-                request = dict(found.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-            else:
-                left = len(request.get(self.table, {}).get("Keys", []))
-                raise AwsError(
-                    "reading deployment records",
-                    "UnprocessedKeys",
-                    f"{left} keys still unprocessed after {rounds} tries",
-                    resource=self.table,
-                )
-        return result
+def _token(*parts: str) -> str:
+    """Return a transaction's client request token: the same for a retry of the same write (36 characters)."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:36]

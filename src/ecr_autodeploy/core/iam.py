@@ -33,11 +33,13 @@ KINDS = ("execution", "installer", "console")
 # Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
 _SECRET_SUFFIX = "-??????"
 _FULL_SECRET_ARN_RE = re.compile(r".*:secret:.+-[A-Za-z0-9]{6}\Z")
+# TransactWriteItems is authorised as the actions of its items (PutItem, UpdateItem, ConditionCheckItem).
 LEDGER_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
     "dynamodb:Query",
     "dynamodb:BatchGetItem",
 )

@@ -14,7 +14,10 @@ through a role.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.core.records import ServiceItem
 
 # The function's environment, as install sets it.
 LEDGER_TABLE_ENV = "AUTODEPLOY_LEDGER_TABLE"
@@ -68,11 +71,12 @@ def drift_pk(key: str, digest: str) -> str:
 
 @dataclass(frozen=True)
 class Lock:
-    """The result of trying to lock a service: acquired, or who holds it since when."""
+    """The result of trying to lock a service: acquired (with the service's item as it was), or who holds it."""
 
     acquired: bool
     holder: str | None = None
     until: float | None = None
+    previous: ServiceItem | None = None  # the last deployment started there, read by the lock's own write
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,6 @@ class Claim:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What recording a started deployment did: the open deployment it superseded, and whether it freed the lock."""
+    """What recording a started deployment did: whether it freed the service's lock."""
 
-    superseded: str | None = None
     released: bool = False

@@ -13,6 +13,8 @@ from ecr_autodeploy.core.errors import AwsError
 MAX_WORKERS = 32
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+_A = TypeVar("_A")
+_B = TypeVar("_B")
 
 
 def concurrently(work: Callable[[_T], _R], items: Sequence[_T], max_workers: int = MAX_WORKERS) -> list[_R]:
@@ -39,3 +41,17 @@ def caught(work: Callable[[_T], _R]) -> Callable[[_T], _R | AwsError]:
             return err
 
     return run
+
+
+def together(first: Callable[[], _A], second: Callable[[], _B]) -> tuple[_A, _B]:
+    """Return the results of two independent calls made at once (one round trip for both); raise the first's error.
+
+    The second runs on a thread of its own; both always finish before this returns.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        later = pool.submit(second)
+        try:
+            a = first()
+        finally:
+            b = later.result()
+    return a, b

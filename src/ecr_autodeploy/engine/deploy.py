@@ -12,6 +12,7 @@ docs/safety.md tells the whole story.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -23,11 +24,13 @@ from ecr_autodeploy.core.events import Ignored, ImageEvent, ReplicationFailure, 
 from ecr_autodeploy.core.image_refs import running_digests
 from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.messages import alert_message, started_message
-from ecr_autodeploy.core.model import ImageInfo, Snapshot
+from ecr_autodeploy.core.model import ImageInfo, Service, ServiceRef, Snapshot
 from ecr_autodeploy.core.outcomes import Outcome, Result, failed_outcome, target_outcome
 from ecr_autodeploy.core.planning import Plan, force_order, plan_target, tag_refusal
+from ecr_autodeploy.core.records import ServiceItem
 from ecr_autodeploy.core.timefmt import iso
-from ecr_autodeploy.engine.executor import Applied, PlanRunner
+from ecr_autodeploy.engine.concurrency import together
+from ecr_autodeploy.engine.executor import Applied, Claims, PlanRunner
 from ecr_autodeploy.engine.gather import Gather, Reads
 from ecr_autodeploy.engine.locks import ServiceLocks
 from ecr_autodeploy.engine.ports import LedgerPort
@@ -38,6 +41,9 @@ LEDGER_OFF_NOTE = (
     "one service are not serialised"
 )
 Choice = ImageInfo | str  # the image a target gets, or why it gets none
+# Clocks of two invocations differ by far less than this: a deployment recorded as started this close to our read
+# of the service may not be in what we read.
+STALE_MARGIN_SECONDS = 5.0
 
 
 class Deployer:
@@ -114,7 +120,7 @@ class Deployer:
             else:
                 done[t.key] = target_outcome(t, event, "skipped", refused)  # a refused tag needs no lock
         if self.locks is None:
-            items = self._decide(event, live, reads, {})
+            items, _ = self._decide(event, live, reads, {})
             done.update((t.key, a.outcome) for t, a in zip(live, self.runner.run(items, event, None), strict=True))
         else:
             done.update(self._serialised(event, live, reads, self.locks))
@@ -123,16 +129,35 @@ class Deployer:
     # ---- decide -----------------------------------------------------------------------------------------------
 
     def _decide(
-        self, event: ImageEvent, targets: Sequence[Target], reads: Reads, last: Mapping[str, str]
-    ) -> list[Plan | Outcome]:
-        """Return a Plan for every target that reached planning, or the Outcome that ended it earlier.
+        self,
+        event: ImageEvent,
+        targets: Sequence[Target],
+        reads: Reads,
+        last: Mapping[str, str],
+        owner: str | None = None,
+        described: Mapping[ServiceRef, Service | AwsError] | None = None,
+    ) -> tuple[list[Plan | Outcome], Claims]:
+        """Return a Plan for every target that reached planning (or the Outcome that ended it), and the claims made.
 
         `last` maps target keys to the digest last deployed there by a force deploy (from the ledger): a force
-        task definition names a tag, so this is the only way to see that an arriving image is older.
+        task definition names a tag, so this is the only way to see that an arriving image is older. With an
+        `owner` (the lock holder), (service, digest) is claimed for every service not already running the digest,
+        at the same time as the images are read: one round trip for both.
         """
-        snapshots = self.gather.snapshots([t.ref for t in targets], reads)
+        snapshots = self.gather.snapshots([t.ref for t in targets], reads, described)
         live = {t.key: s for t in targets if isinstance(s := snapshots[t.ref], Snapshot)}
-        chosen, known = self._images(event, targets, live, reads, list(last.values()))
+        ahead = [
+            (t.ref, event.digest)
+            for t in targets
+            if owner is not None
+            and event.digest is not None
+            and t.key in live
+            and event.digest not in running_digests([live[t.key].task_definition.body])
+        ]
+        (chosen, known), claims = together(
+            lambda: self._images(event, targets, live, reads, list(last.values())),
+            lambda: self.runner.claim(ahead, event, owner) if ahead and owner is not None else {},
+        )
         result: list[Plan | Outcome] = []
         for t in targets:
             snapshot = snapshots[t.ref]
@@ -150,7 +175,7 @@ class Deployer:
                 result.append(force_order(planned, last.get(t.key), image, known))
             except AutodeployError as err:
                 result.append(failed_outcome(t, event, err))
-        return result
+        return result, claims
 
     def _images(
         self,
@@ -200,13 +225,22 @@ class Deployer:
         done: dict[str, Outcome] = {}
         pending = list(targets)
         for _ in locks.attempts():
-            taken = locks.take([t.ref.ledger_key for t in pending], owner)
+            read_at = locks.now()
+            # The services are described while their locks are taken: one round trip for both.
+            keys, refs = [t.ref.ledger_key for t in pending], [t.ref for t in pending]
+            taken, described = together(
+                functools.partial(locks.take, keys, owner), functools.partial(self.gather.services, refs)
+            )
             for key, err in taken.failed.items():
                 done[by_key[key].key] = failed_outcome(by_key[key], event, err)
             held = [by_key[k] for k in taken.held]
+            previous = {by_key[k].key: lock.previous for k, lock in taken.held.items()}
+            # A deployment another invocation started while we read is not in that description: read it again.
+            fresh = {t.ref: described[t.ref] for t in held if not _may_be_stale(previous[t.key], read_at)}
             released: set[str] = set()
             try:
-                for t, applied in zip(held, self._apply_held(event, held, reads, owner), strict=True):
+                applied_all = self._apply_held(event, held, reads, owner, previous, fresh)
+                for t, applied in zip(held, applied_all, strict=True):
                     done[t.key] = applied.outcome
                     if applied.released:
                         released.add(t.ref.ledger_key)
@@ -223,27 +257,28 @@ class Deployer:
                 done[t.key] = replace(target_outcome(t, event, "failed", reason), error_code="ServiceLocked")
         return done
 
-    def _apply_held(self, event: ImageEvent, held: Sequence[Target], reads: Reads, owner: str) -> list[Applied]:
-        """Decide and apply the locked targets; force targets also get the digest last deployed there."""
+    def _apply_held(
+        self,
+        event: ImageEvent,
+        held: Sequence[Target],
+        reads: Reads,
+        owner: str,
+        previous: Mapping[str, ServiceItem | None],
+        described: Mapping[ServiceRef, Service | AwsError],
+    ) -> list[Applied]:
+        """Decide and apply the locked targets; a force target's last digest is in its item, read by its lock."""
         if not held:
             return []
-        assert self.ledger is not None  # locks come with a ledger
-        forced = [t for t in held if t.strategy == "force"]
-        last: dict[str, str] = {}
-        failed: dict[str, Outcome] = {}
-        if forced:
-            try:
-                items = self.ledger.services([t.ref.ledger_key for t in forced])
-            except AwsError as err:
-                failed = {t.key: failed_outcome(t, event, err) for t in forced}
-                items = {}
-            for t in forced:
-                item = items.get(t.ref.ledger_key)
-                if item is not None and item.digest and item.repository == event.repository:
-                    last[t.key] = item.digest
-        live = [t for t in held if t.key not in failed]
-        applied = iter(self.runner.run(self._decide(event, live, reads, last), event, owner) if live else [])
-        return [Applied(failed[t.key]) if t.key in failed else next(applied) for t in held]
+        last = {
+            t.key: item.digest
+            for t in held
+            if t.strategy == "force"
+            and (item := previous.get(t.key)) is not None
+            and item.digest
+            and item.repository == event.repository
+        }
+        items, claims = self._decide(event, held, reads, last, owner, described)
+        return self.runner.run(items, event, owner, claims, previous)
 
     # ---- alerts -------------------------------------------------------------------------------------------------
 
@@ -257,3 +292,9 @@ class Deployer:
         )
         result = Result(event.event_id, "replicate", event.repository, event.tag, event.digest, (outcome,))
         return self.reporter.finish(result, event.repository, messages=[alert_message(event, reason)])
+
+
+def _may_be_stale(previous: ServiceItem | None, read_at: float) -> bool:
+    """Return True when the last deployment the lock found may have started after the description was read."""
+    started = previous.started_at if previous is not None else None
+    return started is not None and started >= read_at - STALE_MARGIN_SECONDS

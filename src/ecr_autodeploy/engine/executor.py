@@ -1,8 +1,16 @@
-"""Executors: two interpreters of the same plans. Executor applies them; DryRunExecutor only says what it would do.
+"""The executor: applies plans. Its twin, engine/dry_run.py, interprets the same plans without applying them.
 
-Applying one plan: claim (service, digest) once in the ledger, RegisterTaskDefinition (pin) and UpdateService,
-then record the deployment, releasing the service's lock in the same write. Plans run concurrently; one
-target's failure is its own failed outcome and never stops the others.
+Applying a batch of plans, each phase concurrent over the targets:
+
+    claim       (service, digest) once, in one transaction with a check that we still hold the service's lock
+                (the deploy claims ahead, concurrently with its image reads; CloudTrail plans are claimed here)
+    register    one RegisterTaskDefinition per distinct revision (services sharing a revision share it), then
+                each service's lock is re-asserted
+    update      UpdateService; a revision no update took is deregistered, a claim that did not deploy released
+    record      the deployment, the claim's confirmation and the lock's release in one transaction, while an
+                open deployment it supersedes is judged SUPERSEDED
+
+One target's failure is its own failed outcome and never stops the others.
 """
 
 from __future__ import annotations
@@ -11,22 +19,23 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from ecr_autodeploy.core.errors import AwsError, LockLost
+from ecr_autodeploy.core.errors import AutodeployError, AwsError, LockLost
 from ecr_autodeploy.core.events import ImageEvent
-from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, Claim
-from ecr_autodeploy.core.mapping import Target
+from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, OPEN_STATES, Claim
 from ecr_autodeploy.core.model import Deployment, Provenance, ServiceRef
 from ecr_autodeploy.core.outcomes import Outcome, failed_outcome, plan_outcome
 from ecr_autodeploy.core.planning import Plan
+from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
 from ecr_autodeploy.core.timefmt import iso
-from ecr_autodeploy.engine.concurrency import MAX_WORKERS, concurrently
+from ecr_autodeploy.engine.concurrency import MAX_WORKERS, caught, concurrently
 from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort
 
 logger = logging.getLogger("ecr_autodeploy")
+Claims = Mapping[str, Claim | AutodeployError]  # by target key
 
 
 @dataclass(frozen=True)
@@ -40,44 +49,35 @@ class Applied:
 class PlanRunner(Protocol):
     """What the deploy use case hands its plans to (Executor and DryRunExecutor are the two)."""
 
-    def run(self, items: Sequence[Plan | Outcome], event: ImageEvent, owner: str | None) -> list[Applied]:
+    def claim(
+        self, wanted: Sequence[tuple[ServiceRef, str]], event: ImageEvent, owner: str
+    ) -> dict[str, Claim | AutodeployError]:
+        """Claim (service, digest) for the services that may deploy, by target key (a dry run claims nothing)."""
+        ...
+
+    def run(
+        self,
+        items: Sequence[Plan | Outcome],
+        event: ImageEvent,
+        owner: str | None,
+        claims: Claims | None = None,
+        previous: Mapping[str, ServiceItem | None] | None = None,
+    ) -> list[Applied]:
         """Return one Applied per item, in order (an Outcome item stands as it is)."""
         ...
 
 
-class DryRunExecutor:
-    """Say what each plan would do; change nothing. With a ledger, read its claims as a real run would meet them."""
+@dataclass
+class _Work:
+    """One plan on its way through the phases."""
 
-    def __init__(
-        self,
-        ledger: LedgerPort | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
-        max_workers: int = MAX_WORKERS,
-    ) -> None:
-        self.ledger = ledger
-        self._clock = clock
-        self._max_workers = max_workers
-
-    def run(self, items: Sequence[Plan | Outcome], event: ImageEvent, owner: str | None) -> list[Applied]:
-        """Return the planned outcome of every plan (a duplicate where the ledger already holds the claim)."""
-        return [Applied(o) for o in concurrently(functools.partial(self._one, event=event), items, self._max_workers)]
-
-    def _one(self, item: Plan | Outcome, event: ImageEvent) -> Outcome:
-        if isinstance(item, Outcome):
-            return item
-        planned = plan_outcome(item, event, dry_run=True)
-        if self.ledger is None or not item.changes or item.digest is None or event.kind == "manual":
-            return planned
-        try:
-            claim = self.ledger.read_claim(item.target.ref.ledger_key, item.digest)
-        except AwsError as err:
-            return replace(planned, reason=f"{planned.reason}; the ledger's claim could not be read: {err}")
-        if claim is None or (
-            claim.state == "claimed" and claim.lease_until is not None and claim.lease_until < time.time()
-        ):
-            return planned
-        return _claimed_before(planned, item.target.key, claim)
+    plan: Plan
+    claimed: bool = False
+    arn: str | None = None
+    deployment: Deployment | None = None
+    started: float = 0.0
+    result: Applied | None = None
+    failure: AutodeployError | None = None  # what stopped it before its update
 
 
 class Executor:
@@ -98,80 +98,191 @@ class Executor:
         self._lease = lease
         self._max_workers = max_workers
 
-    def run(self, items: Sequence[Plan | Outcome], event: ImageEvent, owner: str | None) -> list[Applied]:
-        """Return one Applied per item: plans that change something applied concurrently, the rest as planned.
+    def claim(
+        self, wanted: Sequence[tuple[ServiceRef, str]], event: ImageEvent, owner: str
+    ) -> dict[str, Claim | AutodeployError]:
+        """Claim each (service, digest) while re-asserting its lock; return each claim or why it could not be made."""
+        ledger = self.ledger
+        assert ledger is not None  # claims come with a ledger
 
-        `owner` is the holder of the services' locks (None without a ledger: nothing is claimed or recorded).
-        """
-        work = [i for i in items if isinstance(i, Plan) and i.changes]
-        apply = functools.partial(self._apply, event=event, owner=owner)
-        applied = dict(zip(map(id, work), concurrently(apply, work, self._max_workers), strict=True))
-        return [
-            Applied(i) if isinstance(i, Outcome) else applied.get(id(i)) or Applied(plan_outcome(i, event, False))
-            for i in items
-        ]
-
-    def _apply(self, plan: Plan, event: ImageEvent, owner: str | None) -> Applied:
-        t = plan.target
-        base = plan_outcome(plan, event, dry_run=False)
-        ledger = self.ledger if owner is not None else None
-        claimed = False
-        if ledger is not None and owner is not None and plan.digest is not None:
+        def one(item: tuple[ServiceRef, str]) -> Claim | AutodeployError:
+            ref, digest = item
             try:
-                claim = ledger.claim(
-                    t.ref.ledger_key,
-                    plan.digest,
+                return ledger.claim(
+                    ref.ledger_key,
+                    digest,
                     event.event_id,
                     owner,
                     self._clock(),
                     self._lease,
                     # A person deploying by hand means it, even a digest deployed before.
                     overwrite=event.kind == "manual",
+                    holding=True,
                 )
-            except AwsError as err:
-                return Applied(failed_outcome(t, event, err, plan))
-            if not claim.won:
-                return Applied(_claimed_before(base, t.key, claim))
-            claimed = True
-        started = self._clock()
-        registered: str | None = None
-        try:
-            self._still_ours(ledger, t, owner, "registering a revision")
-            if plan.action == "register":
-                assert plan.register is not None  # a register plan always carries its parameters
-                arn = registered = self.cluster.register(t.ref, plan.register)
-                self._still_ours(ledger, t, owner, "updating the service")
-                deployment = self.cluster.update(t.ref, task_definition=arn)
-            else:
-                arn = plan.current_task_definition or ""
-                self._still_ours(ledger, t, owner, "updating the service")
-                deployment = self.cluster.update(t.ref, force=True)
-        except (AwsError, LockLost) as err:
-            if registered is not None:
-                self._deregister(t.ref, registered)
-            if ledger is not None and claimed:
-                self._unclaim(ledger, t.ref.ledger_key, plan.digest or "", owner or "")
-            return Applied(failed_outcome(t, event, err, plan))
-        outcome = replace(
-            base, status="deployed", task_definition=arn, deployment_id=deployment.id if deployment else None
-        )
-        if ledger is None or owner is None or deployment is None:
-            return Applied(outcome)
-        return self._record(ledger, outcome, plan, event, deployment, started, owner, claimed)
+            except (AwsError, LockLost) as err:
+                return err
 
-    def _still_ours(self, ledger: LedgerPort | None, t: Target, owner: str | None, step: str) -> None:
-        """Re-assert the service's lock before changing it (extending the lease); raise LockLost when it is gone."""
+        return {
+            ref.key: claim for (ref, _), claim in zip(wanted, concurrently(one, wanted, self._max_workers), strict=True)
+        }
+
+    def run(
+        self,
+        items: Sequence[Plan | Outcome],
+        event: ImageEvent,
+        owner: str | None,
+        claims: Claims | None = None,
+        previous: Mapping[str, ServiceItem | None] | None = None,
+    ) -> list[Applied]:
+        """Return one Applied per item: plans that change something applied, the rest as planned.
+
+        `owner` holds the services' locks (None without a ledger: nothing is claimed or recorded); `claims` are
+        those the deploy made ahead; `previous` the services' items as their locks found them.
+        """
+        claims = dict(claims or {})
+        ledger = self.ledger if owner is not None else None
+        plans = [i for i in items if isinstance(i, Plan)]
+        self._release_unused(ledger, [p for p in plans if not p.changes], claims, owner)
+        work = [_Work(p) for p in plans if p.changes]
+        if ledger is not None and owner is not None:
+            self._claim_phase(work, claims, event, owner)
+        self._register_phase(work, event, ledger, owner)
+        self._update_phase(work, event, ledger, owner)
+        if ledger is not None and owner is not None:
+            self._record_phase(work, event, ledger, owner, previous or {})
+        done = {id(w.plan): w.result for w in work if w.result is not None}
+        return [
+            Applied(i) if isinstance(i, Outcome) else done.get(id(i)) or Applied(plan_outcome(i, event, dry_run=False))
+            for i in items
+        ]
+
+    # ---- phases -------------------------------------------------------------------------------------------------
+
+    def _claim_phase(
+        self, work: list[_Work], claims: dict[str, Claim | AutodeployError], event: ImageEvent, owner: str
+    ) -> None:
+        missing = [
+            (w.plan.target.ref, w.plan.digest) for w in work if w.plan.target.key not in claims and w.plan.digest
+        ]
+        claims.update(self.claim([(ref, d) for ref, d in missing if d], event, owner))
+        for w in work:
+            claim = claims.get(w.plan.target.key)
+            base = plan_outcome(w.plan, event, dry_run=False)
+            if isinstance(claim, AutodeployError):
+                w.result = Applied(failed_outcome(w.plan.target, event, claim, w.plan))
+            elif claim is not None and not claim.won:
+                w.result = Applied(claimed_before(base, w.plan.target.key, claim))
+            else:
+                w.claimed = claim is not None
+
+    def _register_phase(
+        self, work: list[_Work], event: ImageEvent, ledger: LedgerPort | None, owner: str | None
+    ) -> None:
+        live = [w for w in work if w.result is None]
+        groups: dict[str, list[_Work]] = {}
+        for w in live:
+            if w.plan.action == "register":
+                t = w.plan.target
+                # Services on one revision get the same copy of it: one RegisterTaskDefinition serves them all.
+                key = json.dumps([t.region, t.role_arn, w.plan.register], sort_keys=True, default=str)
+                groups.setdefault(key, []).append(w)
+        concurrently(self._register, list(groups.values()), self._max_workers)
+        # The lock is re-asserted after the revision is registered, before the service changes: a register that
+        # stalled past the lease must not let an older image win (a force plan's claim has just re-asserted it).
+        holds = [w for w in live if w.plan.action == "register" and ledger is not None and w.failure is None]
+        concurrently(functools.partial(self._hold, ledger=ledger, owner=owner), holds, self._max_workers)
+        for w in live:
+            if w.failure is not None:
+                w.result = Applied(failed_outcome(w.plan.target, event, w.failure, w.plan))
+
+    def _update_phase(self, work: list[_Work], event: ImageEvent, ledger: LedgerPort | None, owner: str | None) -> None:
+        live = [w for w in work if w.result is None]
+
+        def update(w: _Work) -> None:
+            t = w.plan.target
+            w.started = self._clock()
+            if w.plan.action == "register":
+                w.deployment = self.cluster.update(t.ref, task_definition=w.arn)
+            else:
+                w.arn = w.plan.current_task_definition or ""
+                w.deployment = self.cluster.update(t.ref, force=True)
+
+        failures = concurrently(caught(update), live, self._max_workers)
+        for w, failure in zip(live, failures, strict=True):
+            if isinstance(failure, AwsError):
+                w.result = Applied(failed_outcome(w.plan.target, event, failure, w.plan))
+        for w in work:
+            if w.result is not None and w.claimed and ledger is not None and owner is not None:
+                self._unclaim(ledger, w.plan.target.ref.ledger_key, w.plan.digest or "", owner)
+        self._deregister_unused(work)
+        for w in live:
+            if w.result is None:
+                outcome = replace(
+                    plan_outcome(w.plan, event, dry_run=False),
+                    status="deployed",
+                    task_definition=w.arn,
+                    deployment_id=w.deployment.id if w.deployment else None,
+                )
+                w.result = Applied(outcome)
+
+    def _record_phase(
+        self,
+        work: list[_Work],
+        event: ImageEvent,
+        ledger: LedgerPort,
+        owner: str,
+        previous: Mapping[str, ServiceItem | None],
+    ) -> None:
+        deployed = [w for w in work if w.result is not None and w.result.outcome.status == "deployed" and w.deployment]
+        tasks: list[Callable[[], None]] = []
+        for w in deployed:
+            tasks.append(functools.partial(self._record, w, event, ledger, owner))
+            before = previous.get(w.plan.target.key)
+            # An open deployment before ours is superseded; one already judged needs no write.
+            old = before.deployment_id if before is not None and before.state in OPEN_STATES else None
+            if old and w.deployment is not None and old != w.deployment.id:
+                tasks.append(functools.partial(self._supersede, w, old, ledger))
+        concurrently(_call, tasks, self._max_workers)
+
+    # ---- steps ------------------------------------------------------------------------------------------------
+
+    def _register(self, group: list[_Work]) -> None:
+        first = group[0].plan
+        assert first.register is not None
+        try:
+            arn = self.cluster.register(first.target.ref, first.register)
+        except AwsError as err:
+            for w in group:
+                w.failure = err
+            return
+        for w in group:
+            w.arn = arn
+
+    def _hold(self, w: _Work, ledger: LedgerPort | None, owner: str | None) -> None:
+        """Re-assert the service's lock before changing it (extending the lease)."""
         if ledger is None or owner is None:
             return
-        if not ledger.hold(t.ref.ledger_key, owner, self._clock(), self._lease):
-            raise LockLost(f"service {t.key}: another invocation took its lock before {step}; nothing changed, retry")
-
-    def _deregister(self, where: ServiceRef, arn: str) -> None:
-        # A revision no deployment uses is clutter (and a retry would register another): take it back.
+        t = w.plan.target
         try:
-            self.cluster.deregister(where, arn)
+            held = ledger.hold(t.ref.ledger_key, owner, self._clock(), self._lease)
         except AwsError as err:
-            logger.error(json.dumps({"task_definition": arn, "deregister": "failed", "error": str(err)}))
+            w.failure = w.failure or err
+            return
+        if not held:
+            w.failure = w.failure or LockLost(
+                f"service {t.key}: another invocation took its lock before the update; nothing changed, retry"
+            )
+
+    def _deregister_unused(self, work: list[_Work]) -> None:
+        # A revision no deployment uses is clutter (and a retry would register another): take it back.
+        used = {w.arn for w in work if w.result is None and w.arn}
+        for w in work:
+            if w.plan.action == "register" and w.arn and w.arn not in used:
+                used.add(w.arn)
+                try:
+                    self.cluster.deregister(w.plan.target.ref, w.arn)
+                except AwsError as err:
+                    logger.error(json.dumps({"task_definition": w.arn, "deregister": "failed", "error": str(err)}))
 
     def _unclaim(self, ledger: LedgerPort, key: str, digest: str, owner: str) -> None:
         try:
@@ -179,25 +290,28 @@ class Executor:
         except AwsError as err:
             logger.error(json.dumps({"service": key, "claim": "release failed", "error": str(err)}))
 
-    def _record(
-        self,
-        ledger: LedgerPort,
-        outcome: Outcome,
-        plan: Plan,
-        event: ImageEvent,
-        deployment: Deployment,
-        started: float,
-        owner: str,
-        claimed: bool,
-    ) -> Applied:
-        from ecr_autodeploy.core.records import DeploymentRecord  # loaded once something is deployed
+    def _release_unused(
+        self, ledger: LedgerPort | None, plans: Sequence[Plan], claims: Claims, owner: str | None
+    ) -> None:
+        """Release the claims made ahead for targets whose plan turned out not to deploy."""
+        if ledger is None or owner is None:
+            return
+        unused = [p for p in plans if _won(claims.get(p.target.key))]
 
-        t = plan.target
+        def release(plan: Plan) -> None:
+            self._unclaim(ledger, plan.target.ref.ledger_key, plan.digest or "", owner)
+
+        concurrently(release, unused, self._max_workers)
+
+    def _record(self, w: _Work, event: ImageEvent, ledger: LedgerPort, owner: str) -> None:
+        assert w.deployment is not None
+        assert w.result is not None
+        t, plan = w.plan.target, w.plan
         record = DeploymentRecord(
-            deployment_id=deployment.id,
+            deployment_id=w.deployment.id,
             ref=t.ref,
-            task_definition=outcome.task_definition or deployment.task_definition,
-            started_at=started,
+            task_definition=w.arn or w.deployment.task_definition,
+            started_at=w.started,
             image=Provenance(
                 repository=event.repository,
                 tag=plan.tag,
@@ -213,22 +327,51 @@ class Executor:
             event_id=event.event_id,
             event_kind=event.kind,
         )
+        outcome = w.result.outcome
         try:
             # The service's lock is released by the write that records the deployment (one call, not two).
-            recorded = ledger.started(record, owner, claimed=claimed, release=True)
+            recorded = ledger.started(record, owner, claimed=w.claimed, release=True)
         except AwsError as err:
             # The deployment is running; only its record is missing. Say so, and do not undo a real deploy.
             # The lock is left to the caller's release.
             logger.error(json.dumps({"service": t.key, "ledger": "record failed", "error": str(err)}))
-            return Applied(replace(outcome, reason=f"{outcome.reason}; ledger record failed: {err}"))
+            w.result = Applied(replace(outcome, reason=f"{outcome.reason}; ledger record failed: {err}"))
+            return
         if not recorded.released:
             logger.warning(json.dumps({"service": t.key, "lock": "lease passed before release"}))
-        if recorded.superseded:
-            outcome = replace(outcome, reason=f"{outcome.reason}; supersedes deployment {recorded.superseded}")
-        return Applied(outcome, released=True)
+        w.result = Applied(w.result.outcome, released=True)
+
+    def _supersede(self, w: _Work, old: str, ledger: LedgerPort) -> None:
+        assert w.deployment is not None
+        try:
+            judged = ledger.finish(
+                old,
+                "SUPERSEDED",
+                f"superseded by deployment {w.deployment.id}",
+                w.started,
+                {"superseded_by": w.deployment.id},
+                service=False,
+            )
+        except AwsError as err:
+            logger.error(json.dumps({"deployment_id": old, "supersede": "failed", "error": str(err)}))
+            return
+        if judged is not None and w.result is not None:
+            outcome = w.result.outcome
+            w.result = replace(
+                w.result, outcome=replace(outcome, reason=f"{outcome.reason}; supersedes deployment {old}")
+            )
 
 
-def _claimed_before(base: Outcome, key: str, claim: Claim) -> Outcome:
+def _call(task: Callable[[], None]) -> None:
+    task()
+
+
+def _won(claim: Claim | AutodeployError | None) -> bool:
+    return isinstance(claim, Claim) and claim.won
+
+
+def claimed_before(base: Outcome, key: str, claim: Claim) -> Outcome:
+    """Return the outcome of a target whose (service, digest) another delivery claimed first."""
     if claim.state == "deployed":
         reason = (
             f"{base.digest} was deployed to {key} by event {claim.event_id} at {iso(claim.claimed_at)}"

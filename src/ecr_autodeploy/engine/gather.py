@@ -127,9 +127,18 @@ class Gather:
             self._cache.keep(described)
         return found
 
-    def snapshots(self, refs: Sequence[ServiceRef], reads: Reads) -> dict[ServiceRef, Snapshot | AwsError]:
-        """Return every service with the revision it runs (or why either could not be read)."""
-        services = self.services(refs)
+    def snapshots(
+        self,
+        refs: Sequence[ServiceRef],
+        reads: Reads,
+        described: Mapping[ServiceRef, Service | AwsError] | None = None,
+    ) -> dict[ServiceRef, Snapshot | AwsError]:
+        """Return every service with the revision it runs (or why either could not be read).
+
+        `described` holds services the caller described just now (concurrently with taking their locks).
+        """
+        known = dict(described or {})
+        services = {**known, **self.services([r for r in refs if r not in known])} if len(known) < len(refs) else known
         live = [(ref, svc) for ref, svc in services.items() if not isinstance(svc, AwsError)]
         revisions = self.revisions(((ref, svc.task_definition_arn) for ref, svc in live), reads)
         result: dict[ServiceRef, Snapshot | AwsError] = {}

@@ -24,9 +24,10 @@ logger = logging.getLogger("ecr_autodeploy")
 
 @dataclass(frozen=True)
 class Round:
-    """One attempt at many locks: the keys now held, the busy ones (with their holder), and the failed reads."""
+    """One attempt at many locks: those now held (with the service's item as it was), the busy ones (with their
+    holder), and the failed tries."""
 
-    held: tuple[str, ...]
+    held: dict[str, Lock]
     busy: dict[str, Lock]
     failed: dict[str, AwsError]
 
@@ -51,6 +52,10 @@ class ServiceLocks:
         self._wait = wait
         self._max_workers = max_workers
 
+    def now(self) -> float:
+        """Return the time on the locks' clock."""
+        return self._clock()
+
     def attempts(self) -> Iterator[None]:
         """Yield at once, then after each backoff, until the wait is over (a for-else then means: gave up)."""
         deadline = self._clock() + self._wait
@@ -69,17 +74,17 @@ class ServiceLocks:
         def lock(key: str) -> Lock:
             return self.ledger.lock(key, owner, now, self.lease)
 
-        held: list[str] = []
+        held: dict[str, Lock] = {}
         busy: dict[str, Lock] = {}
         failed: dict[str, AwsError] = {}
         for key, got in zip(keys, concurrently(caught(lock), keys, self._max_workers), strict=True):
             if isinstance(got, AwsError):
                 failed[key] = got
             elif got.acquired:
-                held.append(key)
+                held[key] = got
             else:
                 busy[key] = got
-        return Round(tuple(held), busy, failed)
+        return Round(held, busy, failed)
 
     def acquire(self, key: str, owner: str) -> Lock:
         """Return the lock once taken, or who holds it when the wait is over (an error reads as not acquired)."""
@@ -88,8 +93,8 @@ class ServiceLocks:
             found = self.take([key], owner)
             if key in found.failed:
                 return Lock(False, f"error: {found.failed[key].code}")
-            if found.held:
-                return Lock(True, owner, self._clock() + self.lease)
+            if key in found.held:
+                return found.held[key]
             lock = found.busy[key]
         return lock
 

@@ -86,9 +86,21 @@ class LedgerPort(Protocol):
         ...
 
     def claim(
-        self, key: str, digest: str, event_id: str, owner: str, now: float, lease: float, *, overwrite: bool = False
+        self,
+        key: str,
+        digest: str,
+        event_id: str,
+        owner: str,
+        now: float,
+        lease: float,
+        *,
+        overwrite: bool = False,
+        holding: bool = False,
     ) -> Claim:
-        """Claim (service, digest) once; return the earlier claim when another won."""
+        """Claim (service, digest) once; return the earlier claim when another won.
+
+        With `holding`, re-assert `owner`'s lock in the same write; raise LockLost when it is gone.
+        """
         ...
 
     def read_claim(self, key: str, digest: str) -> Claim | None:
@@ -100,7 +112,7 @@ class LedgerPort(Protocol):
         ...
 
     def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
-        """Record a started deployment (with `release`, freeing owner's lock in the same write); say what it did."""
+        """Record a started deployment (with `release`, freeing owner's lock in the same write); say if it did."""
         ...
 
     def deployment(self, deployment_id: str) -> DeploymentRecord | None:
