@@ -82,9 +82,9 @@ class FakeRegistry:
             raise NotFoundError("describing image", "ImageNotFoundException", f"no tag {tag}")
         return found[-1]
 
-    def listing(self, region: str, registry_id: str, repository: str) -> list[ImageInfo]:
+    def listing(self, region: str, registry_id: str, repository: str, *, tagged: bool = False) -> list[ImageInfo]:
         self.calls["DescribeImages"] += 1
-        return list(self.repos.get(repository, []))
+        return [i for i in self.repos.get(repository, []) if i.tags or not tagged]
 
     def repositories(self, region: str) -> list[RepositoryRef]:
         self.calls["DescribeRepositories"] += 1

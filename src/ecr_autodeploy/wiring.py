@@ -32,7 +32,7 @@ from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.dispatch import Dispatcher
 from ecr_autodeploy.engine.dry_run import DryRunExecutor
 from ecr_autodeploy.engine.executor import Executor, PlanRunner
-from ecr_autodeploy.engine.gather import Gather
+from ecr_autodeploy.engine.gather import Gather, Remembered
 from ecr_autodeploy.engine.locks import ServiceLocks
 from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort, RegistryPort
 from ecr_autodeploy.engine.report import Reporter
@@ -155,7 +155,7 @@ def assemble(
             ledger, clock=s.clock, sleep=s.sleep, wait=s.lock_wait, lease=s.lock_lease, max_workers=s.max_workers
         )
     reporter = Reporter(notifier, dry_run=dry_run, clock=s.clock, max_workers=s.max_workers)
-    gather = Gather(cluster, registry, max_workers=s.max_workers)
+    gather = Gather(cluster, registry, max_workers=s.max_workers, remembered=Remembered())
     deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
 
     def build_tracker() -> Tracker:

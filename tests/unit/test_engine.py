@@ -162,3 +162,36 @@ def test_reconcile_deploys_the_newest_allowed_image_and_lists_it_in_a_dry_run() 
     assert w.cluster.calls["UpdateService"] == 0
     fixed = w.app.reconciler.run(REGION)
     assert [(o.status, o.digest) for o in fixed.outcomes] == [("deployed", image(2).digest)]
+
+
+def test_a_warm_force_event_without_a_ledger_costs_describe_images_and_update_service() -> None:
+    rules = [{"repository": "shop/api", "strategy": "force", "targets": [{"cluster": "shop", "service": "api"}]}]
+    w = World(rules, ledger=False)
+    w.cluster.add_service(API, {"app": f"{HOST}/shop/api:latest"})
+    first = w.arrive(2, "latest")
+    assert w.statuses(first) == ["deployed"]  # cold: the service and its revision are read once
+    w.cluster.calls.clear()
+    w.registry.calls.clear()
+
+    assert w.statuses(w.arrive(3, "latest")) == ["deployed"]
+
+    assert w.cluster.calls + w.registry.calls == {"DescribeImages": 1, "UpdateService": 1}
+    # The retry of an event this function already forced deploys nothing.
+    w.cluster.calls.clear()
+    w.registry.calls.clear()
+    again = events.replicate("shop/api", image(3, "latest").digest, "latest")
+    assert w.statuses(again) == ["unchanged"]
+    assert w.cluster.calls["UpdateService"] == 0
+
+
+def test_a_force_service_that_moved_to_another_revision_is_not_claimed_to_run_the_image() -> None:
+    rules = [{"repository": "shop/api", "strategy": "force", "targets": [{"cluster": "shop", "service": "api"}]}]
+    w = World(rules, ledger=False)
+    w.cluster.add_service(API, {"app": f"{HOST}/shop/api:latest"})
+    assert w.statuses(w.arrive(2, "latest")) == ["deployed"]
+    w.cluster.add_service(API, {"app": f"{HOST}/shop/api:stable"})  # someone moved it, unseen by the function
+
+    (outcome,) = w.app.handle(w.arrive(3, "latest")).outcomes
+
+    assert (outcome.status, outcome.digest) == ("deployed", None)
+    assert "re-pulls what that revision names" in outcome.reason

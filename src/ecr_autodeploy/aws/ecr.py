@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
 PAGE_SIZE = 1000  # DescribeRepositories and DescribeImages return at most 1000 per page
+IMAGE_IDS_PER_CALL = 100  # DescribeImages takes at most 100 imageIds
 
 
 class Registry:
@@ -27,21 +28,29 @@ class Registry:
     def images(self, region: str, registry_id: str, repository: str, digests: Sequence[str]) -> dict[str, ImageInfo]:
         """Return the images with these digests; raise NotFoundError when the first digest is not there.
 
-        Other digests (images a service runs now) may have been deleted since: they are left out.
+        Other digests (images a service runs now) may have been deleted since: they are left out. DescribeImages
+        takes at most 100 ids a call, so more are asked for in chunks.
         """
         client = self._client(region)
         resource = f"{repository}@{digests[0]}"
-        ids: list[Any] = [{"imageDigest": d} for d in dict.fromkeys(digests)]
-        try:
-            with aws_errors("describing image", resource):
-                found = client.describe_images(registryId=registry_id, repositoryName=repository, imageIds=ids)
-        except NotFoundError as err:
-            if err.code != "ImageNotFoundException" or len(ids) == 1:
-                raise
-            # DescribeImages fails whole when one id is missing; ask again for the arrived image alone.
-            with aws_errors("describing image", resource):
-                found = client.describe_images(registryId=registry_id, repositoryName=repository, imageIds=ids[:1])
-        result = {d["imageDigest"]: image_info(d, repository) for d in found.get("imageDetails", [])}
+        wanted = list(dict.fromkeys(digests))
+        result: dict[str, ImageInfo] = {}
+        for start in range(0, len(wanted), IMAGE_IDS_PER_CALL):
+            chunk: list[Any] = [{"imageDigest": d} for d in wanted[start : start + IMAGE_IDS_PER_CALL]]
+            try:
+                with aws_errors("describing image", resource):
+                    found = client.describe_images(registryId=registry_id, repositoryName=repository, imageIds=chunk)
+            except NotFoundError as err:
+                if err.code != "ImageNotFoundException" or start > 0 or len(chunk) == 1:
+                    if start > 0 and err.code == "ImageNotFoundException":
+                        continue  # images the services ran that are gone since: nothing to compare with
+                    raise
+                # DescribeImages fails whole when one id is missing; ask again for the arrived image alone.
+                with aws_errors("describing image", resource):
+                    found = client.describe_images(
+                        registryId=registry_id, repositoryName=repository, imageIds=chunk[:1]
+                    )
+            result.update((d["imageDigest"], image_info(d, repository)) for d in found.get("imageDetails", []))
         if digests[0] not in result:
             raise NotFoundError(
                 "describing image", "ImageNotFoundException", "not in the repository", resource=resource
@@ -56,14 +65,20 @@ class Registry:
             )
         return image_info(found["imageDetails"][0], repository)
 
-    def listing(self, region: str, registry_id: str, repository: str) -> list[ImageInfo]:
-        """Return every image of a repository (one listing serves every rule and service using it)."""
+    def listing(self, region: str, registry_id: str, repository: str, *, tagged: bool = False) -> list[ImageInfo]:
+        """Return every image of a repository (only tagged ones with `tagged`), 1,000 a page.
+
+        One listing serves every rule and service using the repository.
+        """
         found: list[ImageInfo] = []
+        params: dict[str, Any] = {"registryId": registry_id, "repositoryName": repository}
+        if tagged:
+            params["filter"] = {"tagStatus": "TAGGED"}
         with aws_errors("listing images", repository):
             for page in (
                 self._client(region)
                 .get_paginator("describe_images")
-                .paginate(registryId=registry_id, repositoryName=repository, PaginationConfig={"PageSize": PAGE_SIZE})
+                .paginate(**params, PaginationConfig={"PageSize": PAGE_SIZE})
             ):
                 found.extend(image_info(detail, repository) for detail in page.get("imageDetails", []))
         return found

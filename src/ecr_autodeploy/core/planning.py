@@ -249,7 +249,8 @@ def force_order(plan: Plan, last: str | None, image: ImageInfo, known: Mapping[s
     if plan.action != "force" or last is None:
         return plan
     if last == image.digest:
-        return replace(plan, action="unchanged", reason=f"the last force deployment here was of {image.digest}")
+        reason = f"the last force deployment here was of {image.digest}: it already pulled :{plan.tag}"
+        return replace(plan, action="unchanged", reason=reason)
     previous = known.get(last)
     ordering = plan.target.order
     if previous is not None and ordering.newer(previous, image) and not plan.target.allow_downgrade:

@@ -120,8 +120,12 @@ class Deployer:
             else:
                 done[t.key] = target_outcome(t, event, "skipped", refused)  # a refused tag needs no lock
         if self.locks is None:
-            items, _ = self._decide(event, live, reads, {})
-            done.update((t.key, a.outcome) for t, a in zip(live, self.runner.run(items, event, None), strict=True))
+            remembered = self.gather.remembered
+            # Without a ledger a retried force event must not deploy again: this function remembers what it forced.
+            last = {t.key: d for t in live if t.strategy == "force" and remembered and (d := remembered.forced(t.ref))}
+            items, _ = self._decide(event, live, reads, last)
+            applied = self.runner.run(items, event, None)
+            done.update((t.key, self._forced(t, a.outcome, event)) for t, a in zip(live, applied, strict=True))
         else:
             done.update(self._serialised(event, live, reads, self.locks))
         return [done[t.key] for t in targets if t.key in done]
@@ -144,7 +148,7 @@ class Deployer:
         `owner` (the lock holder), (service, digest) is claimed for every service not already running the digest,
         at the same time as the images are read: one round trip for both.
         """
-        snapshots = self.gather.snapshots([t.ref for t in targets], reads, described)
+        snapshots = self._snapshots(targets, reads, described, remembering=owner is None)
         live = {t.key: s for t in targets if isinstance(s := snapshots[t.ref], Snapshot)}
         ahead = [
             (t.ref, event.digest)
@@ -177,6 +181,47 @@ class Deployer:
                 result.append(failed_outcome(t, event, err))
         return result, claims
 
+    def _snapshots(
+        self,
+        targets: Sequence[Target],
+        reads: Reads,
+        described: Mapping[ServiceRef, Service | AwsError] | None,
+        remembering: bool,
+    ) -> dict[ServiceRef, Snapshot | AwsError]:
+        """Return each service with its revision; a force target without a ledger as this function last saw it.
+
+        A force deploy changes no revision, so the revision a warm function saw is enough to judge it; the
+        UpdateService answer says whether the service had moved on since (see _forced).
+        """
+        remembered = self.gather.remembered if remembering else None
+        found: dict[ServiceRef, Snapshot | AwsError] = {}
+        if remembered is not None:
+            for t in targets:
+                if t.strategy == "force" and (snapshot := remembered.snapshot(t.ref)) is not None:
+                    found[t.ref] = snapshot
+        rest = [t.ref for t in targets if t.ref not in found]
+        found.update(self.gather.snapshots(rest, reads, described) if rest else {})
+        return found
+
+    def _forced(self, target: Target, outcome: Outcome, event: ImageEvent) -> Outcome:
+        """Return a force outcome checked against what UpdateService says the service runs; remember it."""
+        remembered = self.gather.remembered
+        if remembered is None or target.strategy != "force" or outcome.status != "deployed":
+            return outcome
+        ran = outcome.task_definition
+        if ran and outcome.previous_task_definition and ran != outcome.previous_task_definition:
+            # The service had moved to another revision since this function last saw it: ECS re-pulled what that
+            # revision names, which may not be this image. Say so rather than claim the digest.
+            remembered.moved(target.ref, ran)
+            reason = (
+                f"forced a new deployment, but the service runs {ran.rsplit('/', 1)[-1]} now, not "
+                f"{outcome.previous_task_definition.rsplit('/', 1)[-1]}: it re-pulls what that revision names"
+            )
+            return replace(outcome, reason=reason, digest=None)
+        if outcome.digest:
+            remembered.forced(target.ref, outcome.digest)
+        return outcome
+
     def _images(
         self,
         event: ImageEvent,
@@ -195,9 +240,8 @@ class Deployer:
         key = (event.region, event.account, event.repository)
         running = list(dict.fromkeys([*running_digests(s.task_definition.body for s in live.values()), *also]))
         if event.digest is None and event.tag is None:
-            listing = self.gather.listings([key], reads)[key]
-            if isinstance(listing, AwsError):
-                raise listing
+            # One listing, of the tagged images only unless a rule deploys untagged ones, the largest page a call.
+            listing = self.gather.registry.listing(*key, tagged=not any(t.tags.untagged for t in targets))
             picks: dict[str, Choice] = {}
             for t in targets:
                 snapshot = live.get(t.key)

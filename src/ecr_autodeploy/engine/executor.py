@@ -204,8 +204,9 @@ class Executor:
             if w.plan.action == "register":
                 w.deployment = self.cluster.update(t.ref, task_definition=w.arn)
             else:
-                w.arn = w.plan.current_task_definition or ""
                 w.deployment = self.cluster.update(t.ref, force=True)
+                # What ECS says it deploys (the service may have moved to another revision since it was read).
+                w.arn = (w.deployment.task_definition if w.deployment else None) or w.plan.current_task_definition
 
         failures = concurrently(caught(update), live, self._max_workers)
         for w, failure in zip(live, failures, strict=True):

@@ -57,6 +57,48 @@ class RevisionCache:
                 del self._known[key]
 
 
+class Remembered:
+    """What a warm function remembers of each service between events: the revision it last saw it run, and the
+    digest it last forced there. A force deploy needs nothing else (ECS re-pulls the tag the revision names), so
+    a warm force event costs DescribeImages and UpdateService; UpdateService's answer tells if the memory was stale.
+    """
+
+    def __init__(self, keep: int = TASK_DEFINITIONS_KEPT) -> None:
+        self.revisions = RevisionCache(keep)
+        self._runs: dict[ServiceRef, str] = {}
+        self._forced: dict[ServiceRef, str] = {}
+        self._lock = threading.Lock()
+
+    def snapshot(self, ref: ServiceRef) -> Snapshot | None:
+        """Return the service as last seen (no deployments known), or None when it was not seen."""
+        with self._lock:
+            arn = self._runs.get(ref)
+        if arn is None:
+            return None
+        found = self.revisions.take([revision_key(ref, arn)])
+        td = found.get(revision_key(ref, arn))
+        return Snapshot(Service(ref, "", arn), td) if td is not None else None
+
+    def saw(self, snapshot: Snapshot) -> None:
+        """Remember the revision a service runs."""
+        ref = snapshot.service.ref
+        with self._lock:
+            self._runs[ref] = snapshot.service.task_definition_arn
+        self.revisions.keep({revision_key(ref, snapshot.task_definition.arn): snapshot.task_definition})
+
+    def moved(self, ref: ServiceRef, arn: str) -> None:
+        """Remember that a service now runs `arn` (an UpdateService answer said so)."""
+        with self._lock:
+            self._runs[ref] = arn
+
+    def forced(self, ref: ServiceRef, digest: str | None = None) -> str | None:
+        """Return the digest last forced on the service; with `digest`, remember that one first."""
+        with self._lock:
+            if digest is not None:
+                self._forced[ref] = digest
+            return self._forced.get(ref)
+
+
 def revision_key(ref: ServiceRef, arn: str) -> RevisionKey:
     """Return the key of a revision as a service reaches it."""
     return (ref.region, ref.role_arn, arn)
@@ -72,9 +114,11 @@ class Gather:
         *,
         max_workers: int = MAX_WORKERS,
         cache: RevisionCache | None = None,
+        remembered: Remembered | None = None,
     ) -> None:
         self.cluster = cluster
         self.registry = registry
+        self.remembered = remembered
         self._max_workers = max_workers
         self._cache = cache
 
@@ -148,7 +192,12 @@ class Gather:
                 result[ref] = svc
                 continue
             td = revisions[revision_key(ref, svc.task_definition_arn)]
-            result[ref] = td if isinstance(td, AwsError) else Snapshot(svc, td)
+            if isinstance(td, AwsError):
+                result[ref] = td
+                continue
+            result[ref] = Snapshot(svc, td)
+            if self.remembered is not None:
+                self.remembered.saw(Snapshot(svc, td))
         return result
 
     def task_digests(self, refs: Sequence[ServiceRef]) -> dict[ServiceRef, dict[str, tuple[str, ...]] | AwsError]:

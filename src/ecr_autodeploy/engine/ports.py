@@ -29,8 +29,8 @@ class RegistryPort(Protocol):
         """Return the image a tag points at now."""
         ...
 
-    def listing(self, region: str, registry_id: str, repository: str) -> list[ImageInfo]:
-        """Return every image of a repository."""
+    def listing(self, region: str, registry_id: str, repository: str, *, tagged: bool = False) -> list[ImageInfo]:
+        """Return every image of a repository (only the tagged ones with `tagged`)."""
         ...
 
     def repositories(self, region: str) -> list[RepositoryRef]:

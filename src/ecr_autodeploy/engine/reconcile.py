@@ -27,6 +27,7 @@ from ecr_autodeploy.core.messages import drift_message, started_message
 from ecr_autodeploy.core.notify import Message
 from ecr_autodeploy.core.outcomes import Outcome, Result, Status
 from ecr_autodeploy.core.records import DeploymentRecord
+from ecr_autodeploy.engine.concurrency import concurrently
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.survey import Survey, SurveyResult, SurveyRow, open_deployments
 from ecr_autodeploy.engine.track import Tracker
@@ -73,7 +74,8 @@ class Reconciler:
                 if row.drift.state == "missing":
                     missing.append(row)
         noticed = [*(row for rows in groups.values() for row in rows), *missing]
-        messages = [m for row in noticed if (m := self._drift_message(row))]
+        # One conditional write per notice: all at once, not one after another.
+        messages = [m for m in concurrently(self._drift_message, noticed) if m is not None]
         for (name, registry_id, digest, tag), rows in groups.items():
             if self.dry_run:
                 outcomes.extend(row_outcome(row, "drift") for row in rows)
