@@ -38,6 +38,34 @@ class Drift:
     newest: ImageInfo | None = None
 
 
+class Listing:
+    """A repository's images indexed once (by digest, by tag) and the newest one per way of choosing, remembered.
+
+    Surveying a thousand services of one repository then costs O(services + images), not their product. Not for
+    sharing across threads.
+    """
+
+    def __init__(self, images: Iterable[ImageInfo]) -> None:
+        self.images = tuple(images)
+        self.by_digest = {i.digest: i for i in self.images}
+        self.by_tag = {tag: i for i in self.images for tag in i.tags}
+        self._newest: dict[tuple[object, ...], ImageInfo | None] = {}
+
+    def newest(self, target: Target, follows: Mapping[str, str | None], runs_index: bool) -> ImageInfo | None:
+        """Return the newest image (by the rule's order, ties by digest) the target may run, or None."""
+        following = target.follow or target.strategy == "force"
+        wanted = frozenset(t for t in follows.values() if t is not None) if following else frozenset()
+        key = (target.tags, target.order.kind, wanted, runs_index and not target.allow_single_platform)
+        if key not in self._newest:
+            self._newest[key] = target.order.newest(allowed_images(target, self.images, follows, runs_index))
+        return self._newest[key]
+
+
+def listing_of(images: Listing | Iterable[ImageInfo]) -> Listing:
+    """Return the images as a Listing (indexing them unless they are one)."""
+    return images if isinstance(images, Listing) else Listing(images)
+
+
 def allowed_images(
     target: Target, images: Iterable[ImageInfo], follows: Mapping[str, str | None], runs_index: bool
 ) -> list[ImageInfo]:
@@ -53,12 +81,12 @@ def allowed_images(
 
 def newest_allowed(
     target: Target,
-    images: Iterable[ImageInfo],
+    images: Listing | Iterable[ImageInfo],
     follows: Mapping[str, str | None] | None = None,
     runs_index: bool = False,
 ) -> ImageInfo | None:
     """Return the newest image (by the rule's order, ties by digest) the target may run, or None."""
-    return target.order.newest(allowed_images(target, images, follows or {}, runs_index))
+    return listing_of(images).newest(target, follows or {}, runs_index)
 
 
 @dataclass(frozen=True)
@@ -73,11 +101,12 @@ class Standing:
     runs_index: bool
 
 
-def standing(target: Target, repository: str, task_definition: TaskDefinition, images: Iterable[ImageInfo]) -> Standing:
+def standing(
+    target: Target, repository: str, task_definition: TaskDefinition, images: Listing | Iterable[ImageInfo]
+) -> Standing:
     """Return how the revision stands for `repository`; raise TargetError when it cannot take its images."""
-    known = list(images)
-    by_digest = {i.digest: i for i in known}
-    by_tag = {tag: i for i in known for tag in i.tags}
+    listing = listing_of(images)
+    by_digest, by_tag = listing.by_digest, listing.by_tag
     containers = choose_containers(target, task_definition.body, repository)
     refs = {str(c["name"]): str(c.get("image", "")) for c in task_definition.containers if c.get("name") in containers}
     running: list[str | None] = []
@@ -95,22 +124,22 @@ def standing(target: Target, repository: str, task_definition: TaskDefinition, i
 
 
 def newest_for(
-    target: Target, repository: str, task_definition: TaskDefinition, images: Iterable[ImageInfo]
+    target: Target, repository: str, task_definition: TaskDefinition, images: Listing | Iterable[ImageInfo]
 ) -> ImageInfo | None:
     """Return the newest image of `images` this service may run (None when none fits, or the service cannot)."""
-    known = list(images)
+    listing = listing_of(images)
     try:
-        stand = standing(target, repository, task_definition, known)
+        stand = standing(target, repository, task_definition, listing)
     except TargetError:
         return None
-    return newest_allowed(target, known, stand.follows, stand.runs_index)
+    return listing.newest(target, stand.follows, stand.runs_index)
 
 
 def assess(
     target: Target,
     repository: str,
     task_definition: TaskDefinition,
-    images: Iterable[ImageInfo],
+    images: Listing | Iterable[ImageInfo],
     *,
     last_digest: str | None = None,
     bad: Set[str] = frozenset(),
@@ -121,15 +150,15 @@ def assess(
     `last_digest` is the ledger's last deployment there, `bad` the digests whose rollout failed there, `tasks` the
     digests its running tasks report per container (what a force service really runs).
     """
-    known = list(images)
-    by_digest = {i.digest: i for i in known}
+    listing = listing_of(images)
+    by_digest = listing.by_digest
     try:
-        stand = standing(target, repository, task_definition, known)
+        stand = standing(target, repository, task_definition, listing)
     except TargetError as err:
         return Drift("error", str(err))
     containers, refs, running, tag_of = stand.containers, stand.refs, list(stand.running), stand.tag
     follows = stand.follows
-    newest = newest_allowed(target, known, follows, stand.runs_index)
+    newest = listing.newest(target, follows, stand.runs_index)
     single = running[0] if len(set(running)) == 1 else None
     base = Drift("no", "", containers, refs, single, tag_of, newest)
     if newest is None:

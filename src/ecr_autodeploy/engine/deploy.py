@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from ecr_autodeploy.core.config import Config
-from ecr_autodeploy.core.drift import newest_for
+from ecr_autodeploy.core.drift import Listing, newest_for
 from ecr_autodeploy.core.errors import AutodeployError, AwsError
 from ecr_autodeploy.core.events import Ignored, ImageEvent, ReplicationFailure, parse_event
 from ecr_autodeploy.core.image_refs import running_digests
@@ -241,13 +241,13 @@ class Deployer:
         running = list(dict.fromkeys([*running_digests(s.task_definition.body for s in live.values()), *also]))
         if event.digest is None and event.tag is None:
             # One listing, of the tagged images only unless a rule deploys untagged ones, the largest page a call.
-            listing = self.gather.registry.listing(*key, tagged=not any(t.tags.untagged for t in targets))
+            listing = Listing(self.gather.registry.listing(*key, tagged=not any(t.tags.untagged for t in targets)))
             picks: dict[str, Choice] = {}
             for t in targets:
                 snapshot = live.get(t.key)
                 best = newest_for(t, event.repository, snapshot.task_definition, listing) if snapshot else None
                 picks[t.key] = best or f"no image in {event.repository} is allowed by {t.tags.describe()}"
-            return picks, {i.digest: i for i in listing}
+            return picks, dict(listing.by_digest)
         if event.digest is not None:
             known = self.gather.images(key, [event.digest, *running], reads)
             image = known[event.digest]

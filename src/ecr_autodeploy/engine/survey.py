@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecr_autodeploy.core.config import Config, is_glob
-from ecr_autodeploy.core.drift import Drift, DriftState, assess
+from ecr_autodeploy.core.drift import Drift, DriftState, Listing, assess
 from ecr_autodeploy.core.errors import AwsError, NotFoundError
 from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.model import ImageInfo, RepositoryRef, Service, Snapshot
@@ -119,11 +119,12 @@ class Survey:
         forced = [t.ref for _, t in pairs if t.strategy == "force" and isinstance(snapshots[t.ref], Snapshot)]
         tasks = self.gather.task_digests(forced)
         items = self.ledger.services({t.ref.ledger_key for _, t in pairs}) if self.ledger and pairs else {}
+        indexed = {k: v if isinstance(v, AwsError) else Listing(v) for k, v in listings.items()}
         rows = [
             _row(
                 repo,
                 t,
-                listings[(region, repo.registry_id, repo.name)],
+                indexed[(region, repo.registry_id, repo.name)],
                 snapshots[t.ref],
                 items.get(t.ref.ledger_key),
                 tasks.get(t.ref),
@@ -136,7 +137,7 @@ class Survey:
 def _row(
     repo: RepositoryRef,
     target: Target,
-    images: Sequence[ImageInfo] | AwsError,
+    images: Listing | AwsError,
     snapshot: Snapshot | AwsError,
     item: ServiceItem | None,
     tasks: Mapping[str, tuple[str, ...]] | AwsError | None,
