@@ -54,11 +54,10 @@ def test_issue_example_parses_to_rules() -> None:
     )
 
 
-def test_raw_keeps_notify_and_defaults_and_is_plain_json() -> None:
+def test_raw_keeps_notify_and_is_plain_json() -> None:
     config = parse_config_text(ISSUE_EXAMPLE, "rules.yaml")
-    assert config.raw["notify"] == {"sns_topic_arn": TOPIC}
-    assert config.notify == NotifySettings(sns_topic_arn=TOPIC)
-    assert config.raw["defaults"] == {"strategy": "pin"}
+    assert config.raw["notify"] == {"sns_topic_arn": TOPIC, "on": ["failed", "drift"]}
+    assert config.notify == NotifySettings(sns_topic_arn=TOPIC, on=frozenset({"failed", "drift"}))
     assert type(config.raw) is dict
     assert json.loads(json.dumps(config.raw)) == config.raw
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 import pytest
@@ -93,14 +95,17 @@ def test_regex_rule_fills_unmatched_optional_groups_with_empty_text() -> None:
         ({"rules": {"a": 1}}, "rules.yaml: rules: expected a list of rules, got a mapping"),
         (
             {"rule": [rule()]},
-            "rules.yaml: rule: unknown key (did you mean 'rules'? known keys: rules, seed, notify, defaults)",
+            "rules.yaml: rule: unknown key (did you mean 'rules'? known keys: rules, seed, notify)",
         ),
         (
             {"rules": [rule()], "version": 1},
-            "rules.yaml: version: unknown key (known keys: rules, seed, notify, defaults)",
+            "rules.yaml: version: unknown key (known keys: rules, seed, notify)",
         ),
         ({"rules": [rule()], "notify": ["x"]}, "rules.yaml: notify: expected a mapping, got a list"),
-        ({"rules": [rule()], "defaults": None}, "rules.yaml: defaults: missing (expected a mapping)"),
+        (
+            {"rules": [rule()], "defaults": {"strategy": "force"}},
+            "rules.yaml: defaults: unknown key (known keys: rules, seed, notify)",
+        ),
         ({"rules": [rule()], "notify": {1: "x"}}, "rules.yaml: notify: key 1 is not a string (quote it)"),
         ({"rules": [rule()], "notify": {"a": [float("nan")]}}, "rules.yaml: notify.a[0]: nan cannot be stored as JSON"),
         (
@@ -364,3 +369,46 @@ def test_template_fields() -> None:
     assert template_fields("{{not}}-{x}") == ("x",)
     with pytest.raises(ValueError, match="format spec"):
         template_fields("{a:>3}")
+
+
+# --- regexes that would hang every event --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"rules": [rule(), rule(repository="re:^(a+)+$")]}, "rules.yaml: rules[1]: repository: "),
+        ({"rules": [rule(tags=["v*", r"re:(\d+\.?)+"])]}, "rules.yaml: rules[0]: tags[1]: "),
+        ({"rules": [rule(exclude_tags=[r"re:(\w+\s?)*x"])]}, "rules.yaml: rules[0]: exclude_tags[0]: "),
+        (
+            {"seed": {"service_regex": "repository/((a+)+)$", "cluster_regex": "(b)"}},
+            "rules.yaml: seed.service_regex: ",
+        ),
+    ],
+    ids=["repository", "tag", "exclude-tag", "seed"],
+)
+def test_a_catastrophic_regex_is_refused_at_load_naming_rule_and_field(data: object, where: str) -> None:
+    message = error_of(data)
+    assert message.startswith(where)
+    assert "nests a repeat inside a repeat" in message
+
+
+def test_the_refused_regex_really_is_exponential_and_the_check_is_instant() -> None:
+    slow = re.compile(r"^(a+)+$")
+    started = time.perf_counter()
+    slow.fullmatch("a" * 18 + "!")
+    eighteen = time.perf_counter() - started
+    started = time.perf_counter()
+    slow.fullmatch("a" * 22 + "!")
+    assert time.perf_counter() - started > 4 * eighteen  # each extra character doubles the time
+    started = time.perf_counter()
+    error_of({"rules": [rule(repository="re:^(a+)+$")]})
+    assert time.perf_counter() - started < 0.05
+
+
+@pytest.mark.parametrize(
+    "regex",
+    [r"(?:[^/]+/)*([^/]+)", r"([a-z0-9]+[._-])*[a-z0-9]+", r"(?P<team>[a-z]+/)?(?P<app>[a-z]+)", r"(\d+\.)+\d+"],
+)
+def test_repeats_whose_rounds_are_separated_are_accepted(regex: str) -> None:
+    assert parse_config({"rules": [rule(repository=f"re:{regex}")]}, "x").rules[0].repository == f"re:{regex}"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from ecr_autodeploy.core.errors import AwsError, NotFoundError
 
@@ -137,3 +138,9 @@ def aws_errors(step: str, resource: str | None = None) -> Iterator[None]:
         raise cls(step, code, message, resource=resource) from err
     except BotoCoreError as err:
         raise AwsError(step, type(err).__name__, str(err), resource=resource) from err
+    except ResponseParserError:
+        # Not a BotoCoreError: a reply botocore could not parse (a truncated or garbled body). Its text quotes
+        # the body, which may hold credentials (an STS reply does), so only the kind of failure is kept.
+        raise AwsError(
+            step, "ResponseParserError", "AWS sent a reply that could not be parsed", resource=resource
+        ) from None

@@ -3,7 +3,6 @@
 Rules document (README "Configuration"); every key is checked, unknown keys are errors:
     rules: [...]                      # the rules (core.rules)
     notify: {...}                     # where notifications go (core.notify), parsed into Config.notify
-    defaults: {...}                   # kept in `raw` only
     seed: {service_regex: ..., cluster_regex: ..., strategy: pin}   # seed-compatible mode as a document
 A document holds either `rules` or `seed`, so `parse_config(config.raw, ...)` rebuilds any configuration.
 
@@ -14,17 +13,17 @@ Every problem raises ConfigError naming the source, the rule index and the field
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ecr_autodeploy.core.documents import json_failure, load_json, load_text
+from ecr_autodeploy.core.documents import load_json, load_text
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
 from ecr_autodeploy.core.notify import NotifySettings, parse_notify
+from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 from ecr_autodeploy.core.rules import (
     REGEX_PREFIX,
     STRATEGIES,
@@ -64,7 +63,7 @@ ENV_CLUSTER_REGEX = "ECR_CLUSTER_REGEX"
 ENV_STRATEGY = "AUTODEPLOY_STRATEGY"
 ENVIRONMENT = "environment"
 
-TOP_KEYS = ("rules", "seed", "notify", "defaults")
+TOP_KEYS = ("rules", "seed", "notify")
 SEED_KEYS = ("service_regex", "cluster_regex", "strategy")
 
 
@@ -103,9 +102,8 @@ def parse_config(data: object, source: str) -> Config:
         raise ConfigError(source, f"expected a mapping with a 'rules' list at the top level, got {kind_of(data)}")
     top = Reader(source, None)
     top.check_keys(data, TOP_KEYS, "")
-    for key in ("notify", "defaults"):
-        if key in data and not isinstance(data[key], Mapping):
-            raise top.fail(key, expected("a mapping", data[key]))
+    if "notify" in data and not isinstance(data["notify"], Mapping):
+        raise top.fail("notify", expected("a mapping", data["notify"]))
     if "seed" in data:
         if "rules" in data:
             raise top.fail("seed", "a document sets either 'rules' or 'seed', not both")
@@ -133,10 +131,7 @@ def config_from_env(env: Mapping[str, str], read_text: Callable[[str], str]) -> 
     setting = env.get(ENV_CONFIG, "").strip()
     if setting:
         if setting.startswith("{"):
-            try:
-                config = parse_config(load_json(setting, ENV_CONFIG), ENV_CONFIG)
-            except json.JSONDecodeError as exc:
-                raise json_failure(exc, ENV_CONFIG) from None
+            config = parse_config(load_json(setting, ENV_CONFIG), ENV_CONFIG)
         else:
             try:
                 text = read_text(setting)
@@ -197,6 +192,8 @@ def _seed_regex(text: str, path: str, what: str, r: Reader) -> re.Pattern[str]:
         regex = re.compile(text)
     except re.error as exc:
         raise r.fail(path, f"invalid regular expression {clip(text)!r}: {exc}") from None
+    if nested_repeat(text):
+        raise r.fail(path, f"regular expression {clip(text)!r} {PROBLEM}")
     if regex.groups < 1:
         raise r.fail(path, f"regular expression {clip(text)!r} has no group; group 1 must capture the {what} name")
     return regex

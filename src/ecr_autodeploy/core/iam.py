@@ -131,12 +131,13 @@ def notify_statements(config: Config, stack: Stack) -> list[dict[str, Any]]:
     ]
     if parameters:
         found.append(statement("NotifyParameters", ["ssm:GetParameter"], parameters))
-    if settings.slack_webhook_secret_id:
-        found.append(
-            statement(
-                "NotifySecret", ["secretsmanager:GetSecretValue"], [secret_arn(stack, settings.slack_webhook_secret_id)]
-            )
-        )
+    secrets = [
+        secret_arn(stack, secret_id)
+        for secret_id in (settings.slack_webhook_secret_id, settings.webhook_url_secret_id)
+        if secret_id
+    ]
+    if secrets:
+        found.append(statement("NotifySecret", ["secretsmanager:GetSecretValue"], secrets))
     return found
 
 

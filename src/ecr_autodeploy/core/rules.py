@@ -23,6 +23,7 @@ from typing import Literal
 
 from ecr_autodeploy.core.events import REGION_RE, REPOSITORY_NAME_RE
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
+from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 from ecr_autodeploy.core.tags import TagPolicy, parse_tag_pattern
 
 Strategy = Literal["pin", "force"]
@@ -177,6 +178,8 @@ def _repository_variables(repository: str, r: Reader) -> tuple[str, ...]:
             regex = re.compile(body)
         except re.error as exc:
             raise r.fail("repository", f"invalid regular expression {body!r}: {exc}") from None
+        if nested_repeat(body):
+            raise r.fail("repository", f"regular expression {clip(body)!r} {PROBLEM}")
         clash = [name for name in regex.groupindex if name in BUILTIN_VARIABLES]
         if clash:
             raise r.fail("repository", f"named group {clash[0]!r} clashes with the built-in {{{clash[0]}}} variable")
