@@ -72,6 +72,7 @@ def build_deployer(
     `cluster` replaces the ECS adapter (the emulator's rollouts), `notifier` the config's notifier (to capture
     messages); `env` defaults to the process environment.
     """
+    clients.external_ids.update(config.external_ids)  # cross-account targets assume their roles with these
     table = (os.environ if env is None else env).get(LEDGER_ENV) or None
     ledger: LedgerPort | None = None
     if table:

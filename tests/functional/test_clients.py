@@ -54,3 +54,16 @@ def test_a_garbled_sts_reply_fails_only_the_target_that_assumes_the_role(world: 
     assert any(o.get("cluster") == "prod" and "ResponseParserError" in str(o) for o in caught.value.outcomes)
     assert "SECRET" not in str(caught.value.outcomes)
     assert world.images_of("shop", "api")["app"].endswith(f"@{digest}")
+
+
+def test_a_target_role_is_assumed_with_the_rules_external_id(world: World) -> None:
+    clients = Clients(region="us-east-1")
+    sent: list[dict[str, Any]] = []
+    clients._session.events.register(
+        "before-parameter-build.sts.AssumeRole", lambda params, **_: sent.append(dict(params))
+    )
+    target = {"cluster": "prod", "service": "api", "role_arn": ROLE, "role_external_id": "ecr-autodeploy-7f3a"}
+    config = parse_config({"rules": [{"repository": "shop/api", "targets": [target]}]}, "rules")
+    build_deployer(config, clients, env={})
+    clients.ecs("us-east-1", ROLE)
+    assert [(p["RoleArn"], p.get("ExternalId")) for p in sent] == [(ROLE, "ecr-autodeploy-7f3a")]

@@ -60,6 +60,8 @@ class Clients:
         self._cache: dict[tuple[str, str, str | None], Any] = {}
         self._sessions: dict[str, tuple[boto3.session.Session, datetime]] = {}
         self._lock = threading.Lock()
+        # The sts:ExternalId each target role's trust policy requires, by role ARN (from the rules).
+        self.external_ids: dict[str, str] = {}
 
     @property
     def region(self) -> str:
@@ -112,8 +114,13 @@ class Clients:
         held = self._sessions.get(role_arn)
         if held is None:
             sts = self._session.client("sts", endpoint_url=self.endpoint_url, config=RETRY_CONFIG)
+            external_id = self.external_ids.get(role_arn)
             with aws_errors("assuming role", role_arn):
-                creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+                if external_id is None:
+                    reply = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)
+                else:
+                    reply = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, ExternalId=external_id)
+                creds = reply["Credentials"]
             session = boto3.session.Session(
                 aws_access_key_id=creds["AccessKeyId"],
                 aws_secret_access_key=creds["SecretAccessKey"],

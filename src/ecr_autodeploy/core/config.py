@@ -4,10 +4,12 @@ Rules document (README "Configuration"); every key is checked, unknown keys are 
     rules: [...]                      # the rules (core.rules)
     notify: {...}                     # where notifications go (core.notify), parsed into Config.notify
     seed: {service_regex: ..., cluster_regex: ..., strategy: pin}   # seed-compatible mode as a document
+          # (+ families, pass_roles: what the policy may register and pass, as in a rule's target)
 A document holds either `rules` or `seed`, so `parse_config(config.raw, ...)` rebuilds any configuration.
 
 Environment (`config_from_env`): AUTODEPLOY_CONFIG (a file path, or inline JSON starting with "{") wins over
-ECR_SERVICE_REGEX + ECR_CLUSTER_REGEX (+ AUTODEPLOY_STRATEGY), the seed-compatible mode.
+ECR_SERVICE_REGEX + ECR_CLUSTER_REGEX (+ AUTODEPLOY_STRATEGY, and AUTODEPLOY_FAMILIES / AUTODEPLOY_PASS_ROLES,
+comma-separated, for the policy), the seed-compatible mode.
 Every problem raises ConfigError naming the source, the rule index and the field.
 """
 
@@ -25,6 +27,8 @@ from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
 from ecr_autodeploy.core.notify import NotifySettings, parse_notify
 from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 from ecr_autodeploy.core.rules import (
+    FAMILY_RE,
+    PASS_ROLE_RE,
     REGEX_PREFIX,
     STRATEGIES,
     Rule,
@@ -32,6 +36,7 @@ from ecr_autodeploy.core.rules import (
     TargetSpec,
     is_glob,
     name_problem,
+    parse_names,
     parse_rule,
     parse_strategy,
     template_fields,
@@ -40,6 +45,8 @@ from ecr_autodeploy.core.rules import (
 __all__ = [
     "ENV_CLUSTER_REGEX",
     "ENV_CONFIG",
+    "ENV_FAMILIES",
+    "ENV_PASS_ROLES",
     "ENV_SERVICE_REGEX",
     "ENV_STRATEGY",
     "REGEX_PREFIX",
@@ -61,10 +68,12 @@ ENV_CONFIG = "AUTODEPLOY_CONFIG"
 ENV_SERVICE_REGEX = "ECR_SERVICE_REGEX"
 ENV_CLUSTER_REGEX = "ECR_CLUSTER_REGEX"
 ENV_STRATEGY = "AUTODEPLOY_STRATEGY"
+ENV_FAMILIES = "AUTODEPLOY_FAMILIES"
+ENV_PASS_ROLES = "AUTODEPLOY_PASS_ROLES"
 ENVIRONMENT = "environment"
 
 TOP_KEYS = ("rules", "seed", "notify")
-SEED_KEYS = ("service_regex", "cluster_regex", "strategy")
+SEED_KEYS = ("service_regex", "cluster_regex", "strategy", "families", "pass_roles")
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,8 @@ class SeedRegexes:
     service: re.Pattern[str]
     cluster: re.Pattern[str]
     strategy: Strategy
+    families: tuple[str, ...] | None = None  # for the policy only, as TargetSpec.families
+    pass_roles: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,16 @@ class Config:
     raw: Mapping[str, Any] = field(hash=False)
     notes: tuple[str, ...] = ()
     notify: NotifySettings | None = None
+
+    @property
+    def external_ids(self) -> dict[str, str]:
+        """Return the ``sts:ExternalId`` to assume each target role with, by role ARN (roles that need one)."""
+        return {
+            t.role_arn: t.role_external_id
+            for rule in self.rules
+            for t in rule.targets
+            if t.role_arn is not None and t.role_external_id is not None
+        }
 
     @property
     def mode(self) -> Literal["rules", "seed"]:
@@ -116,6 +137,7 @@ def parse_config(data: object, source: str) -> Config:
         if not items:
             raise top.fail("rules", "empty (expected at least one rule)")
         rules = tuple(parse_rule(item, i, source) for i, item in enumerate(items))
+        _check_external_ids(rules, source)
         seed = None
     raw = _json_copy(data, "", top)
     return Config(source, rules, seed, raw, notify=parse_notify(raw.get("notify"), source))
@@ -165,13 +187,26 @@ def config_from_env(env: Mapping[str, str], read_text: Callable[[str], str]) -> 
             ENV_CLUSTER_REGEX, f"missing: {ENV_SERVICE_REGEX} is set, and seed-compatible mode needs both"
         )
     strategy_text = env.get(ENV_STRATEGY, "").strip() or "pin"
+    lists = {
+        name: [v.strip() for v in env.get(name, "").split(",") if v.strip()] or None
+        for name in (ENV_FAMILIES, ENV_PASS_ROLES)
+    }
     seed = SeedRegexes(
         _seed_regex(service, ENV_SERVICE_REGEX, "service", reader),
         _seed_regex(cluster, ENV_CLUSTER_REGEX, "cluster", reader),
         parse_strategy(strategy_text, ENV_STRATEGY, reader),
+        parse_names(
+            lists[ENV_FAMILIES], ENV_FAMILIES, FAMILY_RE, "a task-definition family, or a prefix ending in '*'", reader
+        ),
+        parse_names(
+            lists[ENV_PASS_ROLES], ENV_PASS_ROLES, PASS_ROLE_RE, "a role ARN, or a role path ending in '/*'", reader
+        ),
     )
-    raw = {"seed": {"service_regex": service, "cluster_regex": cluster, "strategy": seed.strategy}}
-    return Config(ENVIRONMENT, (), seed, raw)
+    seed_raw: dict[str, Any] = {"service_regex": service, "cluster_regex": cluster, "strategy": seed.strategy}
+    for key, names in (("families", seed.families), ("pass_roles", seed.pass_roles)):
+        if names is not None:
+            seed_raw[key] = list(names)
+    return Config(ENVIRONMENT, (), seed, {"seed": seed_raw})
 
 
 def _seed_from_document(value: object, r: Reader) -> SeedRegexes:
@@ -184,7 +219,30 @@ def _seed_from_document(value: object, r: Reader) -> SeedRegexes:
         _seed_regex(service, "seed.service_regex", "service", r),
         _seed_regex(cluster, "seed.cluster_regex", "cluster", r),
         parse_strategy(value.get("strategy", "pin"), "seed.strategy", r),
+        parse_names(
+            value.get("families"), "seed.families", FAMILY_RE, "a task-definition family, or a prefix ending in '*'", r
+        ),
+        parse_names(
+            value.get("pass_roles"), "seed.pass_roles", PASS_ROLE_RE, "a role ARN, or a role path ending in '/*'", r
+        ),
     )
+
+
+def _check_external_ids(rules: tuple[Rule, ...], source: str) -> None:
+    """Raise ConfigError when two targets give one role_arn different role_external_id values."""
+    seen: dict[str, tuple[str | None, int]] = {}
+    for rule in rules:
+        for i, target in enumerate(rule.targets):
+            if target.role_arn is None:
+                continue
+            first = seen.setdefault(target.role_arn, (target.role_external_id, rule.index))
+            if first[0] != target.role_external_id:
+                raise ConfigError(
+                    source,
+                    f"{target.role_arn} has another role_external_id in rules[{first[1]}]: one role, one ExternalId",
+                    rule=rule.index,
+                    field=f"targets[{i}].role_external_id",
+                )
 
 
 def _seed_regex(text: str, path: str, what: str, r: Reader) -> re.Pattern[str]:

@@ -1,6 +1,7 @@
 """The install and uninstall plans as data: the ordered AWS calls that aws.installer runs and --dry-run prints.
 
-Install order: the two dead-letter queues, the ledger table, the log group, the role and its policy, the
+Install order: the two dead-letter queues, the ledger table, the log group, a check that the permissions
+boundary an administrator created (core.bootstrap) exists, the role (inside that boundary) and its policy, the
 function (with SnapStart: a published version behind the ``live`` alias), its async invoke config, then per
 rule (new images; ECS deployment changes; the reconcile schedule) the rule, the invoke permission scoped by
 the rule's ARN, and the target. "Create" steps are run idempotently (the installer reads first); the put
@@ -182,6 +183,7 @@ def install_steps(
 ) -> tuple[Step, ...]:
     """Return every step of an install, in order; raise ConfigError for options AWS would refuse."""
     _check(options)
+    policy = as_json(execution_policy(config, stack, access))
     qualifier = {"Qualifier": ALIAS} if options.snapstart else {}
     attributes, key_schema = ledger_key_schema()
     steps = [
@@ -217,6 +219,14 @@ def install_steps(
             "put_retention_policy",
             {"logGroupName": stack.log_group, "retentionInDays": LOG_RETENTION_DAYS},
         ),
+        # The boundary is an administrator's (`bootstrap`): install only checks it, then creates the role in it.
+        Step(
+            "checking permissions boundary",
+            stack.boundary_name,
+            "iam",
+            "check_boundary",
+            {"PolicyArn": stack.boundary_arn, "PolicyDocument": policy},
+        ),
         Step(
             "creating role",
             stack.role_name,
@@ -226,6 +236,7 @@ def install_steps(
                 "RoleName": stack.role_name,
                 "AssumeRolePolicyDocument": as_json(trust_policy()),
                 "Description": role_description(stack),
+                "PermissionsBoundary": stack.boundary_arn,
             },
         ),
         Step(
@@ -233,11 +244,7 @@ def install_steps(
             stack.role_name,
             "iam",
             "put_role_policy",
-            {
-                "RoleName": stack.role_name,
-                "PolicyName": stack.policy_name,
-                "PolicyDocument": as_json(execution_policy(config, stack, access)),
-            },
+            {"RoleName": stack.role_name, "PolicyName": stack.policy_name, "PolicyDocument": policy},
         ),
         Step(
             "creating function",
