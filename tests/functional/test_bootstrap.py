@@ -58,6 +58,7 @@ def test_install_without_the_boundary_is_an_error_saying_who_runs_what(world: Wo
     assert str(caught.value).startswith(f"checking permissions boundary {NAME}-boundary: NoSuchEntity: ")
     assert "an administrator runs `ecr-autodeploy bootstrap` first" in str(caught.value)
     assert boto3.client("iam").list_roles()["Roles"] == []
+    assert boto3.client("sqs", REGION).list_queues().get("QueueUrls", []) == []  # nothing was created
 
 
 def test_uninstall_leaves_the_boundary_and_bootstrap_after_it_changes_nothing(

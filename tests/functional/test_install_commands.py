@@ -37,7 +37,7 @@ def test_dry_run_prints_every_call_as_data_and_changes_nothing(world: World, rul
     result = run("install", "--config", str(rules_file), "--dry-run")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)["plan"]
-    assert [s["operation"] for s in plan][:3] == ["create_queue", "create_queue", "create_table"]
+    assert [s["operation"] for s in plan][:4] == ["check_boundary", "create_queue", "create_queue", "create_table"]
     function = next(s for s in plan if s["operation"] == "create_function")
     assert function["params"]["Code"]["ZipFile"]["bytes"] > 1000
     assert function["params"]["LoggingConfig"]["LogFormat"] == "JSON"
