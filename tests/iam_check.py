@@ -1,8 +1,9 @@
-"""A small evaluator of identity policies (Allow statements only), for asserting what a policy permits.
+"""A small evaluator of identity policies, for asserting what a policy permits.
 
 Matching follows IAM: ``*`` matches any run of characters (``/`` and ``:`` included), ``?`` one character;
-actions compare case-insensitively. Supported condition operators: StringEquals, ArnEquals, ArnLike; a
-statement with a condition applies only when the request context holds a matching value for each key.
+actions compare case-insensitively; an explicit Deny wins over any Allow. Supported condition operators:
+StringEquals, StringLike, ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, their ``IfExists`` forms, and Null. A
+condition on a key the request context lacks does not match (``IfExists``: matches), as in IAM.
 """
 
 from __future__ import annotations
@@ -19,41 +20,54 @@ def wildcard(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
 
 
 def allows(policy: Mapping[str, Any], action: str, resource: str, context: Mapping[str, str] | None = None) -> bool:
-    """Return whether some Allow statement of `policy` grants `action` on `resource` in `context`."""
-    return any(_grants(s, action, resource, context or {}) for s in policy["Statement"])
+    """Return whether `policy` grants `action` on `resource` in `context`: some Allow applies and no Deny does."""
+    found = context or {}
+    applies = [s for s in policy["Statement"] if _applies(s, action, resource, found)]
+    return any(s["Effect"] == "Allow" for s in applies) and not any(s["Effect"] == "Deny" for s in applies)
 
 
 def actions(policy: Mapping[str, Any]) -> set[str]:
-    """Return every action a policy names."""
-    return {a for s in policy["Statement"] for a in _list(s["Action"])}
+    """Return every action the Allow statements of a policy name."""
+    return {a for s in policy["Statement"] if s["Effect"] == "Allow" for a in _list(s["Action"])}
 
 
 def resources_for(policy: Mapping[str, Any], action: str) -> set[str]:
-    """Return the resources of the statements that name `action`."""
-    return {r for s in policy["Statement"] if action in _list(s["Action"]) for r in _list(s["Resource"])}
+    """Return the resources of the Allow statements that name `action`."""
+    return {
+        r
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow" and action in _list(s["Action"])
+        for r in _list(s["Resource"])
+    }
 
 
-def _grants(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, str]) -> bool:
-    if statement.get("Effect") != "Allow":
-        return False
+def _applies(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, str]) -> bool:
     if not any(wildcard(a, action, ignore_case=True) for a in _list(statement["Action"])):
         return False
     if not any(wildcard(r, resource) for r in _list(statement["Resource"])):
         return False
-    for operator, tests in statement.get("Condition", {}).items():
-        for key, wanted in tests.items():
-            value = context.get(key)
-            if value is None:
-                return False
-            if operator in ("StringEquals", "ArnEquals"):
-                if value not in _list(wanted):
-                    return False
-            elif operator == "ArnLike":
-                if not any(wildcard(w, value) for w in _list(wanted)):
-                    return False
-            else:
-                raise AssertionError(f"condition operator {operator} is not supported here")
-    return True
+    return all(
+        _holds(operator, key, _list(wanted), context.get(key))
+        for operator, tests in statement.get("Condition", {}).items()
+        for key, wanted in tests.items()
+    )
+
+
+def _holds(operator: str, key: str, wanted: list[str], value: str | None) -> bool:
+    if operator == "Null":
+        return (value is None) == (wanted == ["true"])
+    base = operator.removesuffix("IfExists")
+    if value is None:
+        return base != operator or base.startswith(("ArnNot", "StringNot"))
+    if base in ("StringEquals", "ArnEquals"):
+        return value in wanted
+    if base in ("StringLike", "ArnLike"):
+        return any(wildcard(w, value) for w in wanted)
+    if base == "ArnNotEquals":
+        return value not in wanted
+    if base == "ArnNotLike":
+        return not any(wildcard(w, value) for w in wanted)
+    raise AssertionError(f"condition operator {operator} is not supported here")
 
 
 def _list(value: str | Iterable[str]) -> list[str]:

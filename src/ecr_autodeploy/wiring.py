@@ -106,6 +106,7 @@ def build_app(
     `notifier` the config's notifier (to capture messages); `env` defaults to the process environment. A dry run
     plans and reports, and changes nothing.
     """
+    clients.external_ids.update(config.external_ids)  # cross-account targets assume their roles with these
     environ = os.environ if env is None else env
     table = environ.get(LEDGER_ENV) or None
     if settings is None:

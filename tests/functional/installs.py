@@ -10,9 +10,11 @@ from typing import Any
 import boto3
 import yaml
 
+from ecr_autodeploy.aws.bootstrap import bootstrap
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.lambda_package import build_package
 from ecr_autodeploy.core.config import parse_config
+from ecr_autodeploy.core.installation import InstallOptions
 from tests.functional.world import World
 
 REGION = "us-east-1"
@@ -129,3 +131,10 @@ def write_rules(directory: Path) -> Path:
     path = directory / "rules.yaml"
     path.write_text(yaml.safe_dump(RULES))
     return path
+
+
+def bootstrapped(clients: RecordingClients, name: str = NAME) -> RecordingClients:
+    """Run the administrator's bootstrap for CONFIG (with what the account holds now); forget its calls."""
+    bootstrap(clients, CONFIG, InstallOptions(name=name))
+    clients.calls.clear()
+    return clients

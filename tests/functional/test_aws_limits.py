@@ -57,9 +57,11 @@ def test_the_cloudtrail_route_lists_tagged_images_a_thousand_a_page_once(world: 
     calls = recorded(clients, "ecr", "DescribeImages")
     rules = [{"repository": "shop/api", "tags": ["v*"], "targets": [{"cluster": "shop", "service": "api"}]}]
 
-    (outcome,) = build_app(parse_config({"rules": rules}, "rules.yaml"), clients, env={}).handle(
-        events.cloudtrail_replicate("shop/api")
-    ).outcomes
+    (outcome,) = (
+        build_app(parse_config({"rules": rules}, "rules.yaml"), clients, env={})
+        .handle(events.cloudtrail_replicate("shop/api"))
+        .outcomes
+    )
 
     assert (outcome.status, outcome.tag) == ("deployed", "v1")
     assert len(calls) == 1  # the listing serves the choice and the downgrade check

@@ -29,6 +29,7 @@ from tests.functional.installs import (
     PACKAGE,
     REGION,
     RecordingClients,
+    bootstrapped,
     inventory,
     nothing_left,
     shop,
@@ -39,7 +40,7 @@ from tests.functional.world import ACCOUNT, World
 
 @pytest.fixture
 def clients(world: World) -> RecordingClients:
-    return RecordingClients(region=REGION)
+    return bootstrapped(RecordingClients(region=REGION))
 
 
 # ---- idempotency ----------------------------------------------------------------------------------------------
@@ -212,6 +213,8 @@ def test_install_twice_and_uninstall_through_the_emulator_endpoint(server: str, 
     )["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(cluster="shop", serviceName="api", taskDefinition=definition, desiredCount=1)
     base = ["--region", REGION, "--endpoint-url", server]
+    boundary = CliRunner().invoke(cli, [*base, "bootstrap", "--config", str(rules_file)])
+    assert boundary.exit_code == 0, boundary.output
     for _ in range(2):
         result = CliRunner().invoke(cli, [*base, "install", "--config", str(rules_file), "--json"])
         assert result.exit_code == 0, result.output

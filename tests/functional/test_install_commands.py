@@ -37,7 +37,7 @@ def test_dry_run_prints_every_call_as_data_and_changes_nothing(world: World, rul
     result = run("install", "--config", str(rules_file), "--dry-run")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)["plan"]
-    assert [s["operation"] for s in plan][:3] == ["create_queue", "create_queue", "create_table"]
+    assert [s["operation"] for s in plan][:4] == ["check_boundary", "create_queue", "create_queue", "create_table"]
     function = next(s for s in plan if s["operation"] == "create_function")
     assert function["params"]["Code"]["ZipFile"]["bytes"] > 1000
     assert function["params"]["LoggingConfig"]["LogFormat"] == "JSON"
@@ -46,6 +46,7 @@ def test_dry_run_prints_every_call_as_data_and_changes_nothing(world: World, rul
 
 def test_install_and_uninstall_commands(world: World, rules_file: Path) -> None:
     shop(world)
+    assert run("bootstrap", "--config", str(rules_file)).exit_code == 0
     installed = run("install", "--config", str(rules_file), "--json")
     assert installed.exit_code == 0, installed.output
     report = json.loads(installed.stdout)
@@ -68,7 +69,7 @@ def test_policy_prints_json_only_on_stdout(world: World, rules_file: Path) -> No
     result = run("policy", "--config", str(rules_file))
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
-    assert set(found) == {"execution", "installer", "console"}
+    assert set(found) == {"execution", "installer", "console", "target"}
     execution = run("policy", "--config", str(rules_file), "--kind", "execution")
     assert json.loads(execution.stdout) == found["execution"]
 
@@ -78,7 +79,8 @@ def test_template_command_prints_yaml_for_sam(world: World, rules_file: Path) ->
     assert result.exit_code == 0, result.output
     document = yaml.safe_load(result.stdout)
     assert document["Transform"] == "AWS::Serverless-2016-10-31"
-    assert "account-wide patterns" in result.stderr
+    assert "--no-discover: NOT GRANTED: RegisterTaskDefinition and PassRole for rules[0].targets[0]" in result.stderr
+    assert "role/*" not in result.stdout
 
 
 def test_package_command_writes_the_zip(tmp_path: Path) -> None:

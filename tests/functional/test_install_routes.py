@@ -20,6 +20,7 @@ from tests.functional.installs import (
     PACKAGE,
     REGION,
     RecordingClients,
+    bootstrapped,
 )
 from tests.functional.world import World
 from tests.samples import load_event, sample_names
@@ -27,7 +28,7 @@ from tests.samples import load_event, sample_names
 
 @pytest.fixture
 def clients(world: World) -> RecordingClients:
-    return RecordingClients(region=REGION)
+    return bootstrapped(RecordingClients(region=REGION))
 
 
 # ---- the rules deliver exactly what the handler accepts -------------------------------------------------------

@@ -256,3 +256,38 @@ def test_a_bad_notify_block_fails_at_load_naming_the_field(monkeypatch: pytest.M
         load_config()
 
     assert "notify.on[1]" in str(err.value)
+
+
+def test_the_generic_webhook_url_from_secrets_manager(shop: World, hook: Hook) -> None:
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="ecr-autodeploy/webhook", SecretString=hook.url
+    )
+    digest = shop.push("shop/api", "v1", "one")
+
+    deployer({"webhook_url_secret_id": "ecr-autodeploy/webhook"}).handle(events.replicate("shop/api", digest, "v1"))
+
+    (generic,) = hook.bodies
+    assert generic["kind"] == "started"
+    assert generic["digest"] == digest
+
+
+@pytest.mark.parametrize(
+    "control", ["\t", "\x0b", "\n", " ", "\x7f"], ids=["tab", "vertical-tab", "newline", "space", "del"]
+)
+def test_a_stored_url_with_a_control_character_is_refused_at_read_time_and_never_shown(
+    shop: World, caplog: pytest.LogCaptureFixture, control: str
+) -> None:
+    url = f"https://hooks.example.com/services/T0SECRET/B0SECRET{control}xoxSecretToken123"
+    secure_parameter("/hook", url)
+    digest = shop.push("shop/api", "v1", "one")
+    caplog.set_level(logging.DEBUG, logger="ecr_autodeploy")
+
+    result = deployer({"webhook_url_ssm_parameter": "/hook"}).handle(events.replicate("shop/api", digest, "v1"))
+
+    assert [o.status for o in result.outcomes] == ["deployed"]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and '"notify"' in r.getMessage()]
+    assert any("SSM parameter /hook" in e and "control character" in e for e in errors)
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    for part in ("T0SECRET", "xoxSecretToken123", "hooks.example.com"):
+        assert part not in logged
+        assert part not in json.dumps(result.to_dict())

@@ -90,8 +90,26 @@ RULE_CASES: list[tuple[str, Any, str | None, str]] = [
     ("region-invalid", rule(targets=[target(region="us-east")]), "targets[0].region", "not an AWS region"),
     ("role-arn-invalid", rule(targets=[target(role_arn="arn:aws:iam::1:role/x")]), "targets[0].role_arn", "IAM role"),
     ("role-arn-a-user", rule(targets=[target(role_arn=ROLE.replace("role/", "user/"))]), "targets[0].role_arn", "IAM"),
+    ("repository-catastrophic-regex", rule(repository="re:^(a+)+$"), "repository", "nests a repeat inside a repeat"),
+    ("tag-catastrophic-regex", rule(tags=[r"re:(\w+\s?)*"]), "tags[0]", "nests a repeat inside a repeat"),
+    (
+        "external-id-without-role",
+        rule(targets=[target(role_external_id="x1")]),
+        "targets[0].role_external_id",
+        "role_arn",
+    ),
+    (
+        "families-not-names",
+        rule(targets=[target(families=["a b"])]),
+        "targets[0].families[0]",
+        "task-definition family",
+    ),
 ]
 
+# Nine strings, then seven levels of nine aliases each: 43 million values once expanded, from 400 bytes.
+ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 8)
+)
 # (case id, file text, words the message must contain besides the file name)
 FILE_CASES: list[tuple[str, str, tuple[str, ...]]] = [
     ("yaml-syntax", "rules:\n  - repository: shop/api\n   targets: [\n", ("invalid YAML at line",)),
@@ -111,6 +129,18 @@ FILE_CASES: list[tuple[str, str, tuple[str, ...]]] = [
     ("seed-and-rules", "rules: []\nseed: {service_regex: '(a)', cluster_regex: '(b)'}\n", ("seed", "not both")),
     ("seed-without-group", "seed: {service_regex: 'a', cluster_regex: '(b)'}\n", ("seed.service_regex", "no group")),
     ("yaml-date-value", "rules:\n  - repository: shop/api\n    untagged: 2024-01-01\n", ("rules[0]", "untagged")),
+    (
+        "defaults-block",
+        "rules: [{repository: a1, targets: [{cluster: c, service: s}]}]\ndefaults: {strategy: pin}\n",
+        ("defaults: unknown key",),
+    ),
+    (
+        "yaml-alias-bomb",
+        ALIAS_BOMB + "rules: [{repository: a1, targets: [{cluster: c, service: s}]}]\n",
+        ("more than 100000 values",),
+    ),
+    ("json-deep-nesting", '{"rules": ' + "[" * 3000 + "]" * 3000 + "}", ("nested more than 32 levels deep",)),
+    ("yaml-deep-nesting", "rules: " + "[" * 3000 + "]" * 3000 + "\n", ("nested more than 32 levels deep",)),
 ]
 
 
@@ -274,3 +304,15 @@ def _load(path: Path) -> Config | ConfigError:
         return load_config(str(path))
     except ConfigError as err:
         return err
+
+
+def test_the_documented_notify_on_list_loads_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules: [{repository: shop/api, targets: [{cluster: shop, service: api}]}]\n"
+        "notify:\n  sns_topic_arn: arn:aws:sns:us-east-1:123456789012:deploys\n  on: [failed, replication_failed]\n"
+    )
+    config = load_config(str(path))
+    assert config.notify is not None
+    assert config.notify.on == frozenset({"failed", "replication_failed"})
+    assert run_validate(path)[0] == 0

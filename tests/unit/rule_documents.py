@@ -34,8 +34,7 @@ rules:
         region: eu-west-1
 notify:
   sns_topic_arn: arn:aws:sns:us-east-1:123456789012:deploys
-defaults:
-  strategy: pin
+  on: [failed, drift]
 """
 
 

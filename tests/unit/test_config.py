@@ -54,11 +54,10 @@ def test_issue_example_parses_to_rules() -> None:
     )
 
 
-def test_raw_keeps_notify_and_defaults_and_is_plain_json() -> None:
+def test_raw_keeps_notify_and_is_plain_json() -> None:
     config = parse_config_text(ISSUE_EXAMPLE, "rules.yaml")
-    assert config.raw["notify"] == {"sns_topic_arn": TOPIC}
-    assert config.notify == NotifySettings(sns_topic_arn=TOPIC)
-    assert config.raw["defaults"] == {"strategy": "pin"}
+    assert config.raw["notify"] == {"sns_topic_arn": TOPIC, "on": ["failed", "drift"]}
+    assert config.notify == NotifySettings(sns_topic_arn=TOPIC, on=frozenset({"failed", "drift"}))
     assert type(config.raw) is dict
     assert json.loads(json.dumps(config.raw)) == config.raw
 
@@ -116,7 +115,8 @@ def test_seed_document_parses_and_round_trips() -> None:
         ({"cluster_regex": "(a)"}, "rules.yaml: seed.service_regex: missing (expected a non-empty string)"),
         (
             {"service_regex": "(a)", "cluster_regex": "(b)", "regex": "x"},
-            "rules.yaml: seed.regex: unknown key (known keys: service_regex, cluster_regex, strategy)",
+            "rules.yaml: seed.regex: unknown key (known keys: service_regex, cluster_regex, strategy, families,"
+            " pass_roles)",
         ),
         (
             {"service_regex": "(a", "cluster_regex": "(b)"},
@@ -321,3 +321,18 @@ def test_config_built_by_hand_is_accepted() -> None:
     config = Config(source="command line", rules=(), seed=None, raw={})
     assert config.mode == "rules"
     assert hash(config) == hash(Config(source="command line", rules=(), seed=None, raw={"x": 1}))
+
+
+def test_env_seed_mode_can_name_families_and_pass_roles() -> None:
+    env = {
+        **SEED_ENV,
+        "AUTODEPLOY_FAMILIES": "shop-*, api",
+        "AUTODEPLOY_PASS_ROLES": "arn:aws:iam::123456789012:role/ecs/*",
+    }
+    config = config_from_env(env, Files())
+    assert config.seed is not None
+    assert config.seed.families == ("shop-*", "api")
+    assert config.seed.pass_roles == ("arn:aws:iam::123456789012:role/ecs/*",)
+    assert parse_config(config.raw, "embedded").seed == config.seed
+    with pytest.raises(ConfigError, match=r"^environment: AUTODEPLOY_FAMILIES\[0\]: 'a b' is not a task-definition"):
+        config_from_env({**SEED_ENV, "AUTODEPLOY_FAMILIES": "a b"}, Files())

@@ -1,120 +1,47 @@
-"""Unit tests of core.iam: least-privilege documents from the rules, checked by parliament and by evaluation."""
+"""Unit tests of core.iam: the function's role policy, computed from the rules, checked by evaluation.
+
+Both policy checkers judge every document in test_policy_checkers.
+"""
 
 from __future__ import annotations
 
-import fnmatch
-import json
-import re
-import warnings
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from ecr_autodeploy.core.config import Config, config_from_env, parse_config
 from ecr_autodeploy.core.errors import ConfigError
-from ecr_autodeploy.core.iam import KINDS, TaskAccess, execution_policy, policies
+from ecr_autodeploy.core.iam import KINDS, TaskAccess, execution_policy, policies, unnamed_pinned_targets
 from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
-from ecr_autodeploy.core.scopes import glob_pattern, regex_prefix, repository_pattern, service_scopes
-from ecr_autodeploy.core.stack import Site, Stack
-from tests.iam_check import actions, allows, resources_for, wildcard
-
-with warnings.catch_warnings():
-    # parliament opens its bundled config at import and never closes it.
-    warnings.simplefilter("ignore", ResourceWarning)
-    from parliament import analyze_policy_string
-
-ACCOUNT = "123456789012"
-OTHER = "210987654321"
-SITE = Site.of("us-east-1", ACCOUNT)
-STACK = Stack("ecr-autodeploy", SITE)
-ACCESS = TaskAccess(
-    families=((None, "shop-api"), ("eu-west-1", "shop-web")),
-    roles=(f"arn:aws:iam::{ACCOUNT}:role/api-task", f"arn:aws:iam::{ACCOUNT}:role/api-execution"),
+from tests.iam_check import actions, allows, resources_for
+from tests.unit.iam_configs import (
+    ACCESS,
+    ACCOUNT,
+    CONFIGS,
+    NAMED,
+    SEED,
+    SHOP,
+    STACK,
+    TARGET_ROLE,
+    every_document,
+    rules,
 )
+
 # Actions IAM cannot scope to a resource: "*" is the only form they take.
 UNSCOPABLE = {
     "ecs:DescribeTaskDefinition",
     "ecs:ListClusters",
     "ecs:ListServices",
+    "events:ListRuleNamesByTarget",
     "events:ListRules",
     "events:ListEventBuses",
     "events:TestEventPattern",
     "lambda:ListFunctions",
 }
+DOCUMENTS = every_document()
+PIN = {"ecs:task-definition": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/shop-api:8"}
 
 
-def rules(*items: dict[str, Any], notify: dict[str, Any] | None = None) -> Config:
-    document: dict[str, Any] = {"rules": list(items)}
-    if notify is not None:
-        document["notify"] = notify
-    return parse_config(document, "rules.yaml")
-
-
-SHOP = rules(
-    {
-        "repository": "shop/api",
-        "targets": [
-            {"cluster": "shop", "service": "api"},
-            {"cluster": "shop", "service": "web", "region": "eu-west-1"},
-        ],
-    },
-    {
-        "repository": "re:team/(?P<service>[a-z]+)",
-        "strategy": "force",
-        "targets": [{"cluster": "team", "service": "{service}"}],
-    },
-    {
-        "repository": "tools/*",
-        "targets": [{"cluster": "x", "service": "y", "role_arn": f"arn:aws:iam::{OTHER}:role/deployer"}],
-    },
-    notify={
-        "sns_topic_arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:deploys",
-        "slack_webhook_secret_id": "ecr-autodeploy/slack",
-        "webhook_url_ssm_parameter": "/ecr-autodeploy/webhook-url",
-    },
-)
-SEED = config_from_env(
-    {"ECR_SERVICE_REGEX": r"repository/[^/]+/([^/]+)$", "ECR_CLUSTER_REGEX": r"repository/([^/]+)/"}, lambda p: ""
-)
-CONFIGS = {
-    "shop": SHOP,
-    "seed": SEED,
-    "one": rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}),
-}
-
-
-def every_policy() -> list[tuple[str, dict[str, Any]]]:
-    found = []
-    for name, config in CONFIGS.items():
-        for access_name, access in (("known", ACCESS), ("unknown", TaskAccess.unknown())):
-            for kind, document in policies(config, STACK, access).items():
-                found.append((f"{name}-{access_name}-{kind}", document))
-    # The target dead-letter queue's policy is a resource policy with a Resource: parliament reads it too.
-    # (A trust policy has no Resource by definition, which parliament reports as MALFORMED: checked below instead.)
-    found.append(("target-dlq", target_dlq_policy(STACK)))
-    return found
-
-
-POLICIES = every_policy()
-
-
-@pytest.mark.parametrize(("label", "document"), POLICIES, ids=[label for label, _ in POLICIES])
-def test_every_policy_passes_parliament_with_no_findings(label: str, document: dict[str, Any]) -> None:
-    findings = analyze_policy_string(json.dumps(document)).findings
-    assert [(f.issue, f.detail, f.location) for f in findings] == []
-
-
-def test_parliament_does_flag_a_star_resource_on_a_scopable_action() -> None:
-    loose = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "ecs:RegisterTaskDefinition", "Resource": "*"}],
-    }
-    assert [f.issue for f in analyze_policy_string(json.dumps(loose)).findings] == ["RESOURCE_STAR"]
-
-
-@pytest.mark.parametrize(("label", "document"), POLICIES, ids=[label for label, _ in POLICIES])
+@pytest.mark.parametrize(("label", "document"), DOCUMENTS, ids=[label for label, _ in DOCUMENTS])
 def test_no_star_actions_and_star_resources_only_where_iam_allows_nothing_else(
     label: str, document: dict[str, Any]
 ) -> None:
@@ -133,11 +60,8 @@ def test_services_are_the_long_arns_the_rules_name_with_templates_as_wildcards()
         f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/team/*",
     }
     assert allows(policy, "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/team/anything")
-    assert not allows(policy, "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/shop/admin")
-    assert not allows(policy, "ecs:UpdateService", f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service/shop/api")
-    # The cross-account target is reached through its role: no ECS rights here for service x/y.
-    assert not allows(policy, "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/x/y")
-    assert resources_for(policy, "sts:AssumeRole") == {f"arn:aws:iam::{OTHER}:role/deployer"}
+    assert not allows(policy, "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/shop/admin", PIN)
+    assert not allows(policy, "ecs:UpdateService", f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service/shop/api", PIN)
 
 
 def test_pinning_registers_only_the_known_families_and_passes_only_their_roles_to_ecs_tasks() -> None:
@@ -153,18 +77,6 @@ def test_pinning_registers_only_the_known_families_and_passes_only_their_roles_t
     assert not allows(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
     assert not allows(
         policy, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin", {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
-    )
-
-
-def test_unknown_access_falls_back_to_account_wide_patterns_still_only_for_ecs_tasks() -> None:
-    policy = execution_policy(SHOP, STACK, TaskAccess.unknown())
-    assert resources_for(policy, "iam:PassRole") == {f"arn:aws:iam::{ACCOUNT}:role/*"}
-    assert resources_for(policy, "ecs:RegisterTaskDefinition") == {
-        f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/*",
-        f"arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/*",
-    }
-    assert not allows(
-        policy, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/x", {"iam:PassedToService": "lambda.amazonaws.com"}
     )
 
 
@@ -194,9 +106,9 @@ def test_repositories_ledger_logs_queue_and_notify_resources() -> None:
     assert allows(policy, "sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:ecr-autodeploy-dlq")
     assert resources_for(policy, "sns:Publish") == {f"arn:aws:sns:us-east-1:{ACCOUNT}:deploys"}
     assert resources_for(policy, "ssm:GetParameter") == {
-        f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/ecr-autodeploy/webhook-url"
+        f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/ecr-autodeploy/slack-url"
     }
-    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:ecr-autodeploy/slack-Ab12Cd"
+    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:hooks/generic-Ab12Cd"
     assert allows(policy, "secretsmanager:GetSecretValue", secret)
     assert not allows(policy, "secretsmanager:GetSecretValue", secret + "xyz")
 
@@ -217,28 +129,6 @@ def test_seed_mode_can_name_any_service_and_repository_of_the_region() -> None:
     assert resources_for(policy, "ecr:DescribeImages") == {f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/*"}
 
 
-def test_installer_policy_is_scoped_to_this_install() -> None:
-    policy = policies(SHOP, STACK, ACCESS)["installer"]
-    rule = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/ecr-autodeploy"
-    assert allows(policy, "events:PutRule", rule)
-    assert allows(policy, "events:PutTargets", rule + "-deployments")
-    assert not allows(policy, "events:PutRule", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/other")
-    role = f"arn:aws:iam::{ACCOUNT}:role/ecr-autodeploy"
-    assert allows(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
-    assert not allows(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
-    assert not allows(policy, "lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:other")
-
-
-def test_console_policy_is_narrower_than_events_star() -> None:
-    policy = policies(SHOP, STACK, ACCESS)["console"]
-    assert "events:DeleteRule" not in actions(policy)
-    assert not allows(policy, "events:PutRule", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/other")
-
-
-def test_policies_has_every_kind() -> None:
-    assert tuple(policies(SHOP, STACK, ACCESS)) == KINDS
-
-
 def test_trust_policy_lets_only_lambda_assume_the_role() -> None:
     assert trust_policy()["Statement"] == [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
@@ -251,71 +141,76 @@ def test_target_dlq_accepts_only_this_installs_rules() -> None:
     assert sources == [STACK.rule_arn(rule) for rule in STACK.rule_names]
 
 
-def test_scopes_take_the_install_region_for_targets_without_one() -> None:
-    assert {s.where("ap-south-1") for s in service_scopes(SHOP)} == {"ap-south-1", "eu-west-1"}
+def test_update_service_may_set_only_revisions_of_the_pinned_families() -> None:
+    policy = execution_policy(SHOP, STACK, ACCESS)
+    api = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/shop/api"
+    assert allows(policy, "ecs:UpdateService", api, PIN)
+    other = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/payments-admin:3"
+    assert not allows(policy, "ecs:UpdateService", api, {"ecs:task-definition": other})
+    assert not allows(policy, "ecs:UpdateService", api)
+    team = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/team/billing"
+    own = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/team-billing:4"
+    assert allows(policy, "ecs:UpdateService", team)  # forced: no task definition set
+    assert allows(policy, "ecs:UpdateService", team, {"ecs:task-definition": own})  # its rollback
+    assert not allows(policy, "ecs:UpdateService", team, {"ecs:task-definition": other})
 
 
-# ---- repository patterns ------------------------------------------------------------------------------------------
+def test_without_discovery_only_what_the_rules_name_is_granted_never_a_wildcard() -> None:
+    policy = execution_policy(SHOP, STACK, TaskAccess.unknown())
+    assert "ecs:RegisterTaskDefinition" not in actions(policy)
+    assert "iam:PassRole" not in actions(policy)
+    assert unnamed_pinned_targets(SHOP) == ["rules[0].targets[0] (shop/api)", "rules[0].targets[1] (shop/web)"]
+    named = execution_policy(NAMED, STACK, TaskAccess.unknown())
+    assert resources_for(named, "ecs:RegisterTaskDefinition") == {
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/shop-*"
+    }
+    assert resources_for(named, "iam:PassRole") == {f"arn:aws:iam::{ACCOUNT}:role/shop/*"}
+    assert unnamed_pinned_targets(NAMED) == []
+    for document in (policy, named):
+        for statement in document["Statement"]:
+            assert f"arn:aws:iam::{ACCOUNT}:role/*" not in statement["Resource"]
+            assert "task-definition/*" not in " ".join(statement["Resource"])
 
 
-@pytest.mark.parametrize(
-    ("regex", "prefix"),
-    [
-        ("shop/api", "shop/api"),
-        ("^shop/api", "shop/api"),
-        ("shop/(api|web)", "shop/"),
-        ("a/x|b/y", ""),
-        ("shop/(?P<service>[a-z]+)", "shop/"),
-        ("shop/ap?i", "shop/a"),
-        ("shop/a*pi", "shop/"),
-        ("shop/a+pi", "shop/a"),
-        ("shop/a{2}", "shop/"),
-        (r"shop\.x", "shop.x"),
-        ("shop.x", "shop"),
-        ("(?i)shop", ""),
-        ("shop/[|]x", "shop/"),
-        (r"shop/\|x", "shop/"),
-        ("Shop", ""),
-    ],
-)
-def test_regex_prefix(regex: str, prefix: str) -> None:
-    assert regex_prefix(regex) == prefix
+def test_the_lambda_path_is_granted_no_call_it_never_makes() -> None:
+    named = actions(execution_policy(SHOP, STACK, ACCESS))
+    assert not named & {"ecr:BatchGetImage", "ecr:ListImages", "dynamodb:Query", "dynamodb:Scan"}
+    assert {"ecr:DescribeImages", "ecr:DescribeRepositories", "dynamodb:BatchGetItem"} <= named
 
 
-def test_repository_patterns() -> None:
-    assert repository_pattern("shop/api") == "shop/api"
-    assert repository_pattern("shop/*") == "shop/*"
-    assert repository_pattern("shop/ap[ip]") == "shop/ap?"
-    assert repository_pattern("shop/[!a]pi") == "shop/?pi"
-    assert repository_pattern("re:shop/.*") == "shop/*"
-    assert glob_pattern("a[") == "a["
+def test_seed_mode_grants_the_families_it_is_told_or_discovery_found() -> None:
+    seed = SEED.seed
+    assert seed is not None
+    assert unnamed_pinned_targets(SEED) == ["seed"]
+    config = type(SEED)(
+        SEED.source,
+        (),
+        type(seed)(seed.service, seed.cluster, "pin", ("shop-*",), (f"arn:aws:iam::{ACCOUNT}:role/ecs/*",)),
+        SEED.raw,
+    )
+    policy = execution_policy(config, STACK, TaskAccess.unknown())
+    assert resources_for(policy, "ecs:RegisterTaskDefinition") == {
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/shop-*"
+    }
+    assert allows(
+        policy,
+        "ecs:UpdateService",
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/any/thing",
+        {"ecs:task-definition": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/shop-web:2"},
+    )
+    assert not allows(
+        policy,
+        "ecs:UpdateService",
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/any/thing",
+        {"ecs:task-definition": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/admin:2"},
+    )
 
 
-NAMES = st.from_regex(re.compile(r"[a-z0-9]{1,4}(?:[._/-][a-z0-9]{1,4}){0,3}"), fullmatch=True)
-REGEXES = st.sampled_from(
-    [
-        r"shop/(?P<service>[a-z]+)",
-        r"a(b|c)d?/.*",
-        r"ab?c/[0-9]+",
-        r"x/y|a/.*",
-        r"(team|shop)/api",
-        r"t\.x/[a-z-]*",
-        r"a{1,2}/b",
-        r"a+/b",
-    ]
-)
+def test_cross_account_targets_are_reached_only_through_their_role() -> None:
+    policy = execution_policy(SHOP, STACK, ACCESS)
+    assert resources_for(policy, "sts:AssumeRole") == {TARGET_ROLE}
+    assert not allows(policy, "ecs:UpdateService", f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/x/y", PIN)
 
 
-@given(REGEXES, NAMES)
-def test_every_full_match_of_a_regex_starts_with_its_prefix(regex: str, name: str) -> None:
-    if re.fullmatch(regex, name):
-        assert name.startswith(regex_prefix(regex))
-
-
-GLOBS = st.sampled_from(["shop/*", "*/api", "s?op/a*", "shop/[ab]pi", "[!x]*/api", "a*b*c"])
-
-
-@given(GLOBS, NAMES)
-def test_every_glob_match_is_an_iam_match(glob: str, name: str) -> None:
-    if fnmatch.fnmatchcase(name, glob):
-        assert wildcard(glob_pattern(glob), name)
+def test_policies_has_every_kind() -> None:
+    assert tuple(policies(SHOP, STACK, ACCESS)) == KINDS == ("execution", "installer", "console", "target")

@@ -115,3 +115,28 @@ def test_webhook_body() -> None:
     assert body["kind"] == "failed"
     assert body["revision"] == "shop-api:7"
     assert body["source"] == "ecr-autodeploy"
+
+
+def test_the_generic_webhook_can_come_from_secrets_manager() -> None:
+    settings = parse_notify({"webhook_url_secret_id": "ecr-autodeploy/webhook"}, "rules.yaml")
+    assert settings == NotifySettings(webhook_url_secret_id="ecr-autodeploy/webhook")
+    assert settings.any
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"webhook_url_ssm_parameter": "/a", "webhook_url_secret_id": "b"},
+            "rules.yaml: notify: set webhook_url_ssm_parameter or webhook_url_secret_id, not both",
+        ),
+        (
+            {"webhook_url_secret_id": "https://hooks.example.com/x"},
+            "rules.yaml: notify.webhook_url_secret_id: give the secret's name or ARN, not the URL",
+        ),
+    ],
+)
+def test_generic_webhook_secret_errors(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_notify(raw, "rules.yaml")
+    assert str(caught.value) == message

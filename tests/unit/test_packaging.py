@@ -42,7 +42,7 @@ def test_the_package_is_small_and_holds_only_lambda_modules() -> None:
     assert "ecr_autodeploy/handler.py" in package.files
     assert "ecr_autodeploy/wiring.py" in package.files
     assert not [f for f in package.files if f.startswith(("ecr_autodeploy/cli/", "ecr_autodeploy/local/"))]
-    assert "ecr_autodeploy/packaging.py" not in package.files
+    assert "ecr_autodeploy/aws/lambda_package.py" not in package.files
 
 
 def test_entries_are_sorted_with_fixed_time_and_mode() -> None:

@@ -93,14 +93,17 @@ def test_regex_rule_fills_unmatched_optional_groups_with_empty_text() -> None:
         ({"rules": {"a": 1}}, "rules.yaml: rules: expected a list of rules, got a mapping"),
         (
             {"rule": [rule()]},
-            "rules.yaml: rule: unknown key (did you mean 'rules'? known keys: rules, seed, notify, defaults)",
+            "rules.yaml: rule: unknown key (did you mean 'rules'? known keys: rules, seed, notify)",
         ),
         (
             {"rules": [rule()], "version": 1},
-            "rules.yaml: version: unknown key (known keys: rules, seed, notify, defaults)",
+            "rules.yaml: version: unknown key (known keys: rules, seed, notify)",
         ),
         ({"rules": [rule()], "notify": ["x"]}, "rules.yaml: notify: expected a mapping, got a list"),
-        ({"rules": [rule()], "defaults": None}, "rules.yaml: defaults: missing (expected a mapping)"),
+        (
+            {"rules": [rule()], "defaults": {"strategy": "force"}},
+            "rules.yaml: defaults: unknown key (known keys: rules, seed, notify)",
+        ),
         ({"rules": [rule()], "notify": {1: "x"}}, "rules.yaml: notify: key 1 is not a string (quote it)"),
         ({"rules": [rule()], "notify": {"a": [float("nan")]}}, "rules.yaml: notify.a[0]: nan cannot be stored as JSON"),
         (
@@ -191,7 +194,7 @@ def test_regex_rule_fills_unmatched_optional_groups_with_empty_text() -> None:
         (
             {"rules": [rule(targets=[target(services="x")])]},
             "rules.yaml: rules[0]: targets[0].services: unknown key (did you mean 'service'? known keys: cluster,"
-            " service, containers, region, role_arn)",
+            " service, containers, region, role_arn, role_external_id, families, pass_roles)",
         ),
         (
             {"rules": [rule(targets=[target(service="")])]},

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cfnlint.api import lint_all
+from click.testing import CliRunner
 
 from ecr_autodeploy.aws.installer import plan_install
+from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.core.config import Config, parse_config
-from ecr_autodeploy.core.iam import TaskAccess
+from ecr_autodeploy.core.errors import ConfigError
+from ecr_autodeploy.core.iam import TaskAccess, policies
 from ecr_autodeploy.core.installation import InstallOptions, Step
-from ecr_autodeploy.core.stack import Site
-from ecr_autodeploy.core.template import resolve, template
+from ecr_autodeploy.core.stack import Site, Stack
+from ecr_autodeploy.core.template import resolve, target_template, template
 
 ACCOUNT = "123456789012"
+OTHER = "210987654321"
 REGION = "eu-central-1"
 CONFIG = parse_config(
     {
@@ -107,3 +112,93 @@ def test_arns_use_pseudo_parameters_so_the_template_is_portable() -> None:
     text = json.dumps(template(CONFIG, InstallOptions(), TaskAccess.unknown()))
     assert ACCOUNT not in text.replace(f"arn:aws:sns:{REGION}:{ACCOUNT}:deploys", "")
     assert "${AWS::AccountId}" in text
+
+
+def test_the_role_is_created_inside_the_boundary_which_holds_the_execution_policy() -> None:
+    resources = resolved(InstallOptions())
+    boundary = resources["Boundary"]
+    assert boundary["Type"] == "AWS::IAM::ManagedPolicy"
+    assert boundary["Properties"]["ManagedPolicyName"] == "ecr-autodeploy-boundary"
+    role = resources["Role"]["Properties"]
+    assert role["PermissionsBoundary"] == {"Ref": "Boundary"}
+    assert boundary["Properties"]["PolicyDocument"] == role["Policies"][0]["PolicyDocument"]
+    created = plan_of(CONFIG, InstallOptions())[("create_role", "ecr-autodeploy")].params
+    assert created["PermissionsBoundary"] == f"arn:aws:iam::{ACCOUNT}:policy/ecr-autodeploy-boundary"
+
+
+def test_discovered_roles_are_parameters_with_their_names_as_defaults_and_no_account_is_baked_in() -> None:
+    document = template(CONFIG, InstallOptions(), ACCESS)
+    assert document["Parameters"] == {
+        "TaskRole1": {
+            "Type": "String",
+            "Default": "api-task",
+            "Description": "A task or execution role (name with path) the pinned revisions pass to ECS",
+        }
+    }
+    text = json.dumps(document)
+    assert ACCOUNT not in text.replace(f"arn:aws:sns:{REGION}:{ACCOUNT}:deploys", "")
+    assert "role/${TaskRole1}" in text
+    assert lint(document) == []
+
+
+def test_template_no_discover_needs_no_aws_access(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(CONFIG.raw))
+    env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_CONFIG_FILE": "/nonexistent", "AWS_PROFILE": ""}
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "template",
+            "--config",
+            str(rules),
+            "--no-discover",
+            "--format",
+            "json",
+        ],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["Resources"]["Boundary"]["Type"] == "AWS::IAM::ManagedPolicy"
+
+
+TARGETED = parse_config(
+    {
+        "rules": [
+            {
+                "repository": "tools/*",
+                "targets": [
+                    {
+                        "cluster": "x",
+                        "service": "y",
+                        "role_arn": f"arn:aws:iam::{OTHER}:role/deploy/ecr-autodeploy-target",
+                        "role_external_id": "ecr-autodeploy-7f3a",
+                        "families": ["tools-y"],
+                        "pass_roles": [f"arn:aws:iam::{OTHER}:role/tools-y-task"],
+                    }
+                ],
+            }
+        ]
+    },
+    "rules.yaml",
+)
+
+
+def test_the_target_account_part_is_a_stack_of_its_own() -> None:
+    arn = f"arn:aws:iam::{OTHER}:role/deploy/ecr-autodeploy-target"
+    document = target_template(TARGETED, InstallOptions(), arn)
+    assert lint(document) == []
+    properties = document["Resources"]["TargetRole"]["Properties"]
+    assert (properties["RoleName"], properties["Path"]) == ("ecr-autodeploy-target", "/deploy/")
+    site = Site.of(REGION, OTHER)
+    found = resolve(document, site, {"FunctionAccountId": ACCOUNT})["Resources"]["TargetRole"]["Properties"]
+    stack = Stack("ecr-autodeploy", Site.of(REGION, ACCOUNT))
+    part = policies(TARGETED, stack, TaskAccess.unknown())["target"][arn]
+    assert found["AssumeRolePolicyDocument"] == part["trust"]
+    assert found["Policies"][0]["PolicyDocument"] == part["permissions"]
+
+
+def test_a_target_role_the_rules_do_not_name_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"^--target-role: arn:aws:iam::1:role/x is not a role_arn of the rules"):
+        target_template(TARGETED, InstallOptions(), "arn:aws:iam::1:role/x")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from ecr_autodeploy.core.errors import AwsError, NotFoundError
 
@@ -61,6 +62,8 @@ class Clients:
         self._cache: dict[tuple[str, str, str | None], Any] = {}
         self._sessions: dict[str, tuple[boto3.session.Session, datetime]] = {}
         self._lock = threading.Lock()
+        # The sts:ExternalId each target role's trust policy requires, by role ARN (from the rules).
+        self.external_ids: dict[str, str] = {}
 
     @property
     def region(self) -> str:
@@ -113,8 +116,13 @@ class Clients:
         held = self._sessions.get(role_arn)
         if held is None:
             sts = self._session.client("sts", endpoint_url=self.endpoint_url, config=RETRY_CONFIG)
+            external_id = self.external_ids.get(role_arn)
             with aws_errors("assuming role", role_arn):
-                creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+                if external_id is None:
+                    reply = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)
+                else:
+                    reply = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, ExternalId=external_id)
+                creds = reply["Credentials"]
             session = boto3.session.Session(
                 aws_access_key_id=creds["AccessKeyId"],
                 aws_secret_access_key=creds["SecretAccessKey"],
@@ -139,3 +147,9 @@ def aws_errors(step: str, resource: str | None = None) -> Iterator[None]:
         raise cls(step, code, message, resource=resource) from err
     except BotoCoreError as err:
         raise AwsError(step, type(err).__name__, str(err), resource=resource) from err
+    except ResponseParserError:
+        # Not a BotoCoreError: a reply botocore could not parse (a truncated or garbled body). Its text quotes
+        # the body, which may hold credentials (an STS reply does), so only the kind of failure is kept.
+        raise AwsError(
+            step, "ResponseParserError", "AWS sent a reply that could not be parsed", resource=resource
+        ) from None

@@ -141,7 +141,13 @@ def install(
         return report
     results, responses = (installer or Installer(clients)).run(planned, on_step)
     queue = responses.get(("create_queue", stack.dlq_name), {})
-    return replace(report, steps=tuple(results), dlq_url=queue.get("QueueUrl"))
+    # A boundary from other rules is no error (AWS denies what it lacks), but it is said where people look.
+    boundary = [
+        f"permissions boundary {stack.boundary_name}: {d.detail}"
+        for d in results
+        if d.step.operation == "check_boundary" and d.detail.startswith("differs")
+    ]
+    return replace(report, steps=tuple(results), dlq_url=queue.get("QueueUrl"), notes=(*report.notes, *boundary))
 
 
 def uninstall(

@@ -78,7 +78,7 @@ class Notifier:
             channels.append((f"sns {s.sns_topic_arn}", lambda: self._sns(message)))
         if s.slack_webhook_ssm_parameter or s.slack_webhook_secret_id:
             channels.append(("slack", lambda: self._webhook("slack", json.dumps(slack_payload(message)))))
-        if s.webhook_url_ssm_parameter:
+        if s.webhook_url_ssm_parameter or s.webhook_url_secret_id:
             channels.append(("webhook", lambda: self._webhook("webhook", json.dumps(message.to_dict()))))
         deliveries = []
         for name, send in channels:
@@ -131,9 +131,10 @@ class Notifier:
 
     def _read_url(self, channel: str) -> str:
         s = self.settings
-        if channel == "slack" and s.slack_webhook_secret_id:
-            where = f"secret {s.slack_webhook_secret_id}"
-            value = self._secret_value(s.slack_webhook_secret_id)
+        secret = s.slack_webhook_secret_id if channel == "slack" else s.webhook_url_secret_id
+        if secret:
+            where = f"secret {secret}"
+            value = self._secret_value(secret)
         else:
             name = s.slack_webhook_ssm_parameter if channel == "slack" else s.webhook_url_ssm_parameter
             where = f"SSM parameter {name}"
@@ -169,8 +170,15 @@ class Notifier:
 
 
 def webhook_url(value: str, where: str) -> str:
-    """Return the URL stored at `where`; raise ConfigError (naming `where`, never the value) when it is not HTTPS."""
+    """Return the URL stored at `where`; raise ConfigError (naming `where`, never the value) when it is not HTTPS.
+
+    A URL with a control character or a space in it is refused here, at read time: urllib strips some of them
+    (tab, newline) before it sends and reports others in its errors, so the URL in an error would no longer be
+    the stored one that scrubbing replaces.
+    """
     url = value.strip()
+    if any(ch.isspace() or ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in url):
+        raise ConfigError(where, "holds a URL with a control character or a space in it")
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -12,16 +12,16 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ecr_autodeploy.aws import iam_steps
 from ecr_autodeploy.aws.clients import Clients, aws_errors
+from ecr_autodeploy.aws.iam_steps import Action, Handled
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.installation import LEDGER_TTL_ATTRIBUTE, Earlier, Step, code_digest
 
-Action = Literal["created", "updated", "unchanged", "done", "deleted", "absent"]
-Handled = tuple[Action, Mapping[str, Any], str]
 Handler = Callable[[Any, Step, dict[str, Any]], Handled]
 
 QUEUE_MISSING = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
@@ -75,7 +75,12 @@ class Installer:
             ("dynamodb", "create_table"): self._create_table,
             ("dynamodb", "update_time_to_live"): self._update_time_to_live,
             ("logs", "create_log_group"): self._create_log_group,
-            ("iam", "create_role"): self._create_role,
+            ("iam", "check_boundary"): iam_steps.check_boundary,
+            ("iam", "create_policy"): iam_steps.create_policy,
+            ("iam", "put_role_permissions_boundary"): iam_steps.put_role_permissions_boundary,
+            ("iam", "create_role"): iam_steps.create_role,
+            ("iam", "delete_role_policy"): iam_steps.delete_role_part,
+            ("iam", "delete_role"): iam_steps.delete_role_part,
             ("lambda", "create_function"): self._create_function,
             ("lambda", "publish_version"): self._publish_version,
             ("lambda", "create_alias"): self._create_alias,
@@ -175,18 +180,6 @@ class Installer:
             if _code(err) != "ResourceAlreadyExistsException":
                 raise
         return "unchanged", {}, ""
-
-    # ---- role -----------------------------------------------------------------------------------------------------
-
-    def _create_role(self, client: Any, step: Step, params: dict[str, Any]) -> Handled:
-        try:
-            client.get_role(RoleName=params["RoleName"])
-        except ClientError as err:
-            if _code(err) != "NoSuchEntity":
-                raise
-            return "created", client.create_role(**params), ""
-        client.update_assume_role_policy(RoleName=params["RoleName"], PolicyDocument=params["AssumeRolePolicyDocument"])
-        return "updated", {}, ""
 
     # ---- function -------------------------------------------------------------------------------------------------
 

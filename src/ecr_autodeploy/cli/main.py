@@ -11,6 +11,7 @@ import click
 
 from ecr_autodeploy import __version__
 from ecr_autodeploy.cli import (
+    bootstrap,
     demo,
     deploy,
     install,
@@ -57,6 +58,7 @@ for _command in (
     deploy.deploy,
     validate.validate,
     demo.demo,
+    bootstrap.bootstrap,
     install.install,
     install.uninstall,
     policy.policy,

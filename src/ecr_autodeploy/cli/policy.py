@@ -8,14 +8,26 @@ from ecr_autodeploy.cli.context import AppContext, config_option, pass_app
 from ecr_autodeploy.cli.install import name_option, warn
 from ecr_autodeploy.cli.output import echo_json
 from ecr_autodeploy.core.config import Config
-from ecr_autodeploy.core.iam import KINDS, TaskAccess, policies
+from ecr_autodeploy.core.iam import KINDS, TaskAccess, policies, unnamed_pinned_targets
 from ecr_autodeploy.core.stack import Site, Stack
 
 
 def task_access(app: AppContext, config: Config, discover: bool, account: str | None = None) -> TaskAccess:
-    """Return the pinned services' families and roles, read from ECS; with `discover` off, the unknown fallback."""
+    """Return the mapped services' families and roles, read from ECS; with `discover` off, only what rules name.
+
+    Without discovery a pinned target whose rule names no ``families`` and ``pass_roles`` gets no register or
+    pass-role grant at all (its deploys would be denied): said loudly on stderr, never papered over with ``*``.
+    """
     if not discover:
-        warn(("--no-discover: task-definition families and task roles use account-wide patterns",))
+        unnamed = unnamed_pinned_targets(config)
+        if unnamed:
+            warn(
+                (
+                    "--no-discover: NOT GRANTED: RegisterTaskDefinition and PassRole for "
+                    f"{', '.join(unnamed)}, whose rules name no families and pass_roles: their pinned deploys "
+                    "will be denied. Name them in the rules, or run without --no-discover",
+                )
+            )
         return TaskAccess.unknown()
     from ecr_autodeploy.aws.discovery import discover_task_access
 
@@ -40,8 +52,9 @@ def site_of(app: AppContext, account: str | None) -> Site:
 @click.option(
     "--kind",
     type=click.Choice(KINDS),
-    help="execution: the function's role; installer: for running install; console: for creating the rule by hand. "
-    "Default: all three, as one JSON object.",
+    help="execution: the function's role; installer: for running install; console: for creating the rules by "
+    "hand; target: per cross-account role_arn, its permissions, trust and the repository policy. "
+    "Default: all four, as one JSON object.",
 )
 @name_option
 @click.option("--account", help="Account id for the ARNs (default: the caller's, from STS).")
@@ -54,4 +67,6 @@ def policy(
     config = app.config(config_path)
     stack = Stack(name, site_of(app, account))
     found = policies(config, stack, task_access(app, config, discover, account))
+    if kind in (None, "target"):
+        warn(tuple(f"{arn}: {note}" for arn, part in found["target"].items() for note in part["notes"]))
     echo_json(found[kind] if kind else found)

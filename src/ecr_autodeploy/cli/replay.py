@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ecr_autodeploy.cli.context import AppContext, config_option, json_option, pass_app
 from ecr_autodeploy.cli.output import show_result
+from ecr_autodeploy.core.documents import load_json
 from ecr_autodeploy.core.errors import ConfigError
 
 
@@ -15,12 +14,13 @@ def read_event(path: str) -> object:
     """Return the JSON document in an event file; raise ConfigError naming the file."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data: object = json.load(handle)
+            text = handle.read()
     except OSError as err:
         raise ConfigError(path, f"cannot read event file: {err.strerror or err}") from err
-    except json.JSONDecodeError as err:
-        raise ConfigError(path, f"not JSON: {err}") from err
-    return data
+    except UnicodeDecodeError as err:
+        raise ConfigError(path, f"not UTF-8 text (byte {err.start}: {err.reason})") from None
+    # The same JSON reader as the rules: duplicate keys, huge numbers and deep nesting are ConfigErrors.
+    return load_json(text, path)
 
 
 @click.command()

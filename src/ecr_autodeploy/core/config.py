@@ -3,29 +3,32 @@
 Rules document (README "Configuration"); every key is checked, unknown keys are errors:
     rules: [...]                      # the rules (core.rules)
     notify: {...}                     # where notifications go (core.notify), parsed into Config.notify
-    defaults: {...}                   # kept in `raw` only
     seed: {service_regex: ..., cluster_regex: ..., strategy: pin}   # seed-compatible mode as a document
+          # (+ families, pass_roles: what the policy may register and pass, as in a rule's target)
 A document holds either `rules` or `seed`, so `parse_config(config.raw, ...)` rebuilds any configuration.
 
 Environment (`config_from_env`): AUTODEPLOY_CONFIG (a file path, or inline JSON starting with "{") wins over
-ECR_SERVICE_REGEX + ECR_CLUSTER_REGEX (+ AUTODEPLOY_STRATEGY), the seed-compatible mode.
+ECR_SERVICE_REGEX + ECR_CLUSTER_REGEX (+ AUTODEPLOY_STRATEGY, and AUTODEPLOY_FAMILIES / AUTODEPLOY_PASS_ROLES,
+comma-separated, for the policy), the seed-compatible mode.
 Every problem raises ConfigError naming the source, the rule index and the field.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ecr_autodeploy.core.documents import json_failure, load_json, load_text
+from ecr_autodeploy.core.documents import load_json, load_text
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
 from ecr_autodeploy.core.notify import NotifySettings, parse_notify
+from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 from ecr_autodeploy.core.rules import (
+    FAMILY_RE,
+    PASS_ROLE_RE,
     REGEX_PREFIX,
     STRATEGIES,
     Rule,
@@ -33,6 +36,7 @@ from ecr_autodeploy.core.rules import (
     TargetSpec,
     is_glob,
     name_problem,
+    parse_names,
     parse_rule,
     parse_strategy,
     template_fields,
@@ -41,6 +45,8 @@ from ecr_autodeploy.core.rules import (
 __all__ = [
     "ENV_CLUSTER_REGEX",
     "ENV_CONFIG",
+    "ENV_FAMILIES",
+    "ENV_PASS_ROLES",
     "ENV_SERVICE_REGEX",
     "ENV_STRATEGY",
     "REGEX_PREFIX",
@@ -62,10 +68,12 @@ ENV_CONFIG = "AUTODEPLOY_CONFIG"
 ENV_SERVICE_REGEX = "ECR_SERVICE_REGEX"
 ENV_CLUSTER_REGEX = "ECR_CLUSTER_REGEX"
 ENV_STRATEGY = "AUTODEPLOY_STRATEGY"
+ENV_FAMILIES = "AUTODEPLOY_FAMILIES"
+ENV_PASS_ROLES = "AUTODEPLOY_PASS_ROLES"
 ENVIRONMENT = "environment"
 
-TOP_KEYS = ("rules", "seed", "notify", "defaults")
-SEED_KEYS = ("service_regex", "cluster_regex", "strategy")
+TOP_KEYS = ("rules", "seed", "notify")
+SEED_KEYS = ("service_regex", "cluster_regex", "strategy", "families", "pass_roles")
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,8 @@ class SeedRegexes:
     service: re.Pattern[str]
     cluster: re.Pattern[str] | None
     strategy: Strategy
+    families: tuple[str, ...] | None = None  # for the policy only, as TargetSpec.families
+    pass_roles: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,16 @@ class Config:
     notify: NotifySettings | None = None
 
     @property
+    def external_ids(self) -> dict[str, str]:
+        """Return the ``sts:ExternalId`` to assume each target role with, by role ARN (roles that need one)."""
+        return {
+            t.role_arn: t.role_external_id
+            for rule in self.rules
+            for t in rule.targets
+            if t.role_arn is not None and t.role_external_id is not None
+        }
+
+    @property
     def mode(self) -> Literal["rules", "seed"]:
         """Return which mode this configuration is in."""
         return "seed" if self.seed is not None and not self.rules else "rules"
@@ -106,9 +126,8 @@ def parse_config(data: object, source: str) -> Config:
         raise ConfigError(source, f"expected a mapping with a 'rules' list at the top level, got {kind_of(data)}")
     top = Reader(source, None)
     top.check_keys(data, TOP_KEYS, "")
-    for key in ("notify", "defaults"):
-        if key in data and not isinstance(data[key], Mapping):
-            raise top.fail(key, expected("a mapping", data[key]))
+    if "notify" in data and not isinstance(data["notify"], Mapping):
+        raise top.fail("notify", expected("a mapping", data["notify"]))
     if "seed" in data:
         if "rules" in data:
             raise top.fail("seed", "a document sets either 'rules' or 'seed', not both")
@@ -121,6 +140,7 @@ def parse_config(data: object, source: str) -> Config:
         if not items:
             raise top.fail("rules", "empty (expected at least one rule)")
         rules = tuple(parse_rule(item, i, source) for i, item in enumerate(items))
+        _check_external_ids(rules, source)
         seed = None
     raw = _json_copy(data, "", top)
     return Config(source, rules, seed, raw, notify=parse_notify(raw.get("notify"), source))
@@ -136,10 +156,7 @@ def config_from_env(env: Mapping[str, str], read_text: Callable[[str], str]) -> 
     setting = env.get(ENV_CONFIG, "").strip()
     if setting:
         if setting.startswith("{"):
-            try:
-                config = parse_config(load_json(setting, ENV_CONFIG), ENV_CONFIG)
-            except json.JSONDecodeError as exc:
-                raise json_failure(exc, ENV_CONFIG) from None
+            config = parse_config(load_json(setting, ENV_CONFIG), ENV_CONFIG)
         else:
             try:
                 text = read_text(setting)
@@ -169,15 +186,28 @@ def config_from_env(env: Mapping[str, str], read_text: Callable[[str], str]) -> 
             ENV_SERVICE_REGEX, f"missing: {ENV_CLUSTER_REGEX} is set, and seed-compatible mode needs the service regex"
         )
     strategy_text = env.get(ENV_STRATEGY, "").strip() or "pin"
+    lists = {
+        name: [v.strip() for v in env.get(name, "").split(",") if v.strip()] or None
+        for name in (ENV_FAMILIES, ENV_PASS_ROLES)
+    }
     seed = SeedRegexes(
         _seed_regex(service, ENV_SERVICE_REGEX, "service", reader),
         _seed_regex(cluster, ENV_CLUSTER_REGEX, "cluster", reader) if cluster.strip() else None,
         parse_strategy(strategy_text, ENV_STRATEGY, reader),
+        parse_names(
+            lists[ENV_FAMILIES], ENV_FAMILIES, FAMILY_RE, "a task-definition family, or a prefix ending in '*'", reader
+        ),
+        parse_names(
+            lists[ENV_PASS_ROLES], ENV_PASS_ROLES, PASS_ROLE_RE, "a role ARN, or a role path ending in '/*'", reader
+        ),
     )
-    document: dict[str, str] = {"service_regex": service, "strategy": seed.strategy}
+    seed_raw: dict[str, Any] = {"service_regex": service, "strategy": seed.strategy}
     if seed.cluster is not None:
-        document["cluster_regex"] = cluster
-    return Config(ENVIRONMENT, (), seed, {"seed": document})
+        seed_raw["cluster_regex"] = cluster
+    for key, names in (("families", seed.families), ("pass_roles", seed.pass_roles)):
+        if names is not None:
+            seed_raw[key] = list(names)
+    return Config(ENVIRONMENT, (), seed, {"seed": seed_raw})
 
 
 def _seed_from_document(value: object, r: Reader) -> SeedRegexes:
@@ -190,7 +220,30 @@ def _seed_from_document(value: object, r: Reader) -> SeedRegexes:
         _seed_regex(service, "seed.service_regex", "service", r),
         _seed_regex(cluster, "seed.cluster_regex", "cluster", r) if cluster is not None else None,
         parse_strategy(value.get("strategy", "pin"), "seed.strategy", r),
+        parse_names(
+            value.get("families"), "seed.families", FAMILY_RE, "a task-definition family, or a prefix ending in '*'", r
+        ),
+        parse_names(
+            value.get("pass_roles"), "seed.pass_roles", PASS_ROLE_RE, "a role ARN, or a role path ending in '/*'", r
+        ),
     )
+
+
+def _check_external_ids(rules: tuple[Rule, ...], source: str) -> None:
+    """Raise ConfigError when two targets give one role_arn different role_external_id values."""
+    seen: dict[str, tuple[str | None, int]] = {}
+    for rule in rules:
+        for i, target in enumerate(rule.targets):
+            if target.role_arn is None:
+                continue
+            first = seen.setdefault(target.role_arn, (target.role_external_id, rule.index))
+            if first[0] != target.role_external_id:
+                raise ConfigError(
+                    source,
+                    f"{target.role_arn} has another role_external_id in rules[{first[1]}]: one role, one ExternalId",
+                    rule=rule.index,
+                    field=f"targets[{i}].role_external_id",
+                )
 
 
 def _seed_regex(text: str, path: str, what: str, r: Reader) -> re.Pattern[str]:
@@ -198,6 +251,8 @@ def _seed_regex(text: str, path: str, what: str, r: Reader) -> re.Pattern[str]:
         regex = re.compile(text)
     except re.error as exc:
         raise r.fail(path, f"invalid regular expression {clip(text)!r}: {exc}") from None
+    if nested_repeat(text):
+        raise r.fail(path, f"regular expression {clip(text)!r} {PROBLEM}")
     if regex.groups < 1:
         raise r.fail(path, f"regular expression {clip(text)!r} has no group; group 1 must capture the {what} name")
     return regex

@@ -1,109 +1,67 @@
 """IAM policy documents computed from the rules: the function's role, and every kind `policy` prints.
 
 Least privilege, resource by resource (https://docs.aws.amazon.com/service-authorization/latest/reference/):
-  * ``ecs:DescribeServices``/``ecs:UpdateService`` on the long service ARNs the rules name (core.scopes);
-  * ``ecs:RegisterTaskDefinition`` (and ``ecs:TagResource`` while registering) on the task-definition families
-    of the pinned services, ``iam:PassRole`` on their task and execution roles, only to ``ecs-tasks``;
-  * ``ecr:DescribeImages``/``ListImages``/``BatchGetImage`` on the repositories the rules match (a glob keeps its
-    wildcards, a regex its literal prefix), ``ecr:DescribeRepositories`` on the region's registry (reconcile
-    lists it); ``sts:AssumeRole`` on the targets' ``role_arn`` (the ECS calls then
-    run as that role);
-  * the function's own log group, dead-letter queue and ledger table; the SNS topic, SSM parameters and secret
+  * the ECS statements of core.ecs_grants on the rules' services in this account (UpdateService only to the
+    pinned families' revisions, RegisterTaskDefinition for those families, PassRole of their roles to
+    ``ecs-tasks`` only);
+  * ``ecr:DescribeImages`` on the repositories the rules match (core.scopes), ``ecr:DescribeRepositories`` on
+    the region's registry (reconcile lists it); ``sts:AssumeRole`` on the targets' ``role_arn`` (their ECS calls
+    then run as that role, whose own policy is core.target_policies);
+  * the function's own log group, dead-letter queue and ledger table; the SNS topic, SSM parameters and secrets
     that the ``notify:`` settings name.
-Families and roles come from the live services (aws.discovery). When they were not looked up
-(``TaskAccess.unknown()``), the policy falls back to every family in the target regions and every role of the
-account, still only passable to ``ecs-tasks``.
+Families and roles come from the live services (aws.discovery) and from the rules (core.task_access); when
+nothing was looked up (``TaskAccess.unknown()``) only what the rules name is granted, never a wildcard. The
+same document is the role's permissions boundary (core.bootstrap).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.console_policy import console_policy
+from ecr_autodeploy.core.ecs_grants import ecs_statements
 from ecr_autodeploy.core.installer_policy import installer_policy
-from ecr_autodeploy.core.policy import ECS_TASKS, Policy, document, statement
-from ecr_autodeploy.core.scopes import repository_patterns, service_arns, service_scopes
+from ecr_autodeploy.core.policy import Policy, document, statement
+from ecr_autodeploy.core.scopes import repository_patterns, service_scopes
 from ecr_autodeploy.core.stack import Stack
+from ecr_autodeploy.core.target_policies import target_policies
+from ecr_autodeploy.core.task_access import TaskAccess, merged, named_access, unnamed_pinned_targets
 
-KINDS = ("execution", "installer", "console")
+KINDS = ("execution", "installer", "console", "target")
+
+__all__ = ["KINDS", "TaskAccess", "execution_policy", "policies", "unnamed_pinned_targets"]
 
 # Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
 _SECRET_SUFFIX = "-??????"
 _FULL_SECRET_ARN_RE = re.compile(r".*:secret:.+-[A-Za-z0-9]{6}\Z")
-# TransactWriteItems is authorised as the actions of its items (PutItem, UpdateItem, ConditionCheckItem).
+# What the ledger adapter calls (no Query or Scan: every read is by key). TransactWriteItems is authorised as
+# the actions of its items (PutItem, UpdateItem, ConditionCheckItem).
 LEDGER_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem",
-    "dynamodb:Query",
     "dynamodb:BatchGetItem",
 )
 
 
-@dataclass(frozen=True)
-class TaskAccess:
-    """What pinning needs: the task-definition families it registers revisions of, and the roles they pass."""
-
-    families: tuple[tuple[str | None, str], ...] = ()  # (region, family); region None: the install region
-    roles: tuple[str, ...] = ()
-    known: bool = True
-
-    @classmethod
-    def unknown(cls) -> TaskAccess:
-        """Return the access of services that were not looked up (the policy falls back to wider patterns)."""
-        return cls(known=False)
-
-
 def execution_policy(config: Config, stack: Stack, access: TaskAccess) -> Policy:
-    """Return the inline policy of the function's role: exactly what the deploy path calls, on what it calls."""
+    """Return the inline policy of the function's role: exactly what the deploy path calls, on what it calls.
+
+    `access` is what discovery read (or ``TaskAccess.unknown()``); the families and roles the rules name are
+    added to it.
+    """
     site = stack.site
     scopes = service_scopes(config)
     local = [s for s in scopes if s.role_arn is None]
-    statements: list[dict[str, Any]] = []
-    if local:
-        statements.append(
-            statement("DeployServices", ["ecs:DescribeServices", "ecs:UpdateService"], service_arns(stack, local))
-        )
-        # DescribeTaskDefinition has no resource-level permissions.
-        statements.append(statement("ReadTaskDefinitions", ["ecs:DescribeTaskDefinition"], ["*"]))
-    pinned_regions = list(dict.fromkeys(s.region for s in local if s.strategy == "pin"))
-    if pinned_regions:
-        if access.known:
-            families = [
-                site.arn("ecs", f"task-definition/{family}:*", region=region)
-                for region, family in access.families
-                if region in pinned_regions
-            ]
-            roles = list(access.roles)
-        else:
-            families = [site.arn("ecs", "task-definition/*", region=region) for region in pinned_regions]
-            roles = [site.arn("iam", "role/*", region="")]
-        if families:
-            statements.append(statement("RegisterTaskDefinitions", ["ecs:RegisterTaskDefinition"], families))
-            # Registering with tags is authorised as ecs:TagResource too (tag-on-create).
-            statements.append(
-                statement(
-                    "TagNewRevisions",
-                    ["ecs:TagResource"],
-                    families,
-                    {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
-                )
-            )
-        if roles:
-            statements.append(
-                statement(
-                    "PassTaskRoles", ["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": ECS_TASKS}}
-                )
-            )
+    found = merged(access, named_access(config))
+    statements = ecs_statements(site, local, found.families, found.forced_families, found.roles)
     repositories = [site.arn("ecr", f"repository/{p}") for p in repository_patterns(config)]
-    statements.append(
-        statement("ReadImages", ["ecr:DescribeImages", "ecr:ListImages", "ecr:BatchGetImage"], repositories)
-    )
+    # DescribeImages is the only image read: the arrived image, the images services run, the newest allowed.
+    statements.append(statement("ReadImages", ["ecr:DescribeImages"], repositories))
     # Reconcile and status list the registry's repositories to match globs and regexes: a listing covers all.
     statements.append(statement("ListRepositories", ["ecr:DescribeRepositories"], [site.arn("ecr", "repository/*")]))
     assumed = sorted({s.role_arn for s in scopes if s.role_arn is not None})
@@ -133,12 +91,13 @@ def notify_statements(config: Config, stack: Stack) -> list[dict[str, Any]]:
     ]
     if parameters:
         found.append(statement("NotifyParameters", ["ssm:GetParameter"], parameters))
-    if settings.slack_webhook_secret_id:
-        found.append(
-            statement(
-                "NotifySecret", ["secretsmanager:GetSecretValue"], [secret_arn(stack, settings.slack_webhook_secret_id)]
-            )
-        )
+    secrets = [
+        secret_arn(stack, secret_id)
+        for secret_id in (settings.slack_webhook_secret_id, settings.webhook_url_secret_id)
+        if secret_id
+    ]
+    if secrets:
+        found.append(statement("NotifySecret", ["secretsmanager:GetSecretValue"], secrets))
     return found
 
 
@@ -158,10 +117,11 @@ def secret_arn(stack: Stack, secret_id: str) -> str:
     return stack.site.arn("secretsmanager", f"secret:{secret_id}{_SECRET_SUFFIX}")
 
 
-def policies(config: Config, stack: Stack, access: TaskAccess) -> dict[str, Policy]:
-    """Return every policy kind: execution, installer and console."""
+def policies(config: Config, stack: Stack, access: TaskAccess) -> dict[str, Any]:
+    """Return every policy kind: execution, installer, console, and per cross-account role its target part."""
     return {
         "execution": execution_policy(config, stack, access),
         "installer": installer_policy(config, stack),
         "console": console_policy(stack),
+        "target": target_policies(config, stack),
     }

@@ -1,6 +1,7 @@
 """The install and uninstall plans as data: the ordered AWS calls that aws.installer runs and --dry-run prints.
 
-Install order: the two dead-letter queues, the ledger table, the log group, the role and its policy, the
+Install order: a check that the permissions boundary an administrator created (core.bootstrap) exists, the two
+dead-letter queues, the ledger table, the log group, the role (inside that boundary) and its policy, the
 function (with SnapStart: a published version behind the ``live`` alias), its async invoke config, then per
 rule (new images; ECS deployment changes; the reconcile schedule) the rule, the invoke permission scoped by
 the rule's ARN, and the target. "Create" steps are run idempotently (the installer reads first); the put
@@ -187,9 +188,19 @@ def install_steps(
 ) -> tuple[Step, ...]:
     """Return every step of an install, in order; raise ConfigError for options AWS would refuse."""
     _check(options)
+    policy = as_json(execution_policy(config, stack, access))
     qualifier = {"Qualifier": ALIAS} if options.snapstart else {}
     attributes, key_schema = ledger_key_schema()
     steps = [
+        # The boundary is an administrator's (`bootstrap`): install checks it before it creates anything, and
+        # creates the role inside it.
+        Step(
+            "checking permissions boundary",
+            stack.boundary_name,
+            "iam",
+            "check_boundary",
+            {"PolicyArn": stack.boundary_arn, "PolicyDocument": policy},
+        ),
         _queue(stack.dlq_name, dict(QUEUE_ATTRIBUTES)),
         _queue(stack.target_dlq_name, {**QUEUE_ATTRIBUTES, "Policy": as_json(target_dlq_policy(stack))}),
         Step(
@@ -231,6 +242,7 @@ def install_steps(
                 "RoleName": stack.role_name,
                 "AssumeRolePolicyDocument": as_json(trust_policy()),
                 "Description": role_description(stack),
+                "PermissionsBoundary": stack.boundary_arn,
             },
         ),
         Step(
@@ -238,11 +250,7 @@ def install_steps(
             stack.role_name,
             "iam",
             "put_role_policy",
-            {
-                "RoleName": stack.role_name,
-                "PolicyName": stack.policy_name,
-                "PolicyDocument": as_json(execution_policy(config, stack, access)),
-            },
+            {"RoleName": stack.role_name, "PolicyName": stack.policy_name, "PolicyDocument": policy},
         ),
         Step(
             "creating function",

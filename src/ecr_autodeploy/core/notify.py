@@ -5,6 +5,7 @@
       slack_webhook_ssm_parameter: /name       # SSM SecureString holding the Slack incoming-webhook URL
       slack_webhook_secret_id: name-or-arn     # ... or a Secrets Manager secret (plain URL, or JSON {"url": ...})
       webhook_url_ssm_parameter: /name         # SSM SecureString holding a generic HTTPS webhook URL
+      webhook_url_secret_id: name-or-arn       # ... or a Secrets Manager secret (plain URL, or JSON {"url": ...})
       on: [started, completed, failed, replication_failed, drift]   # default: all
 Webhook URLs are secrets: settings name where they are stored, never the URL itself.
 """
@@ -26,6 +27,7 @@ NOTIFY_KEYS = (
     "slack_webhook_ssm_parameter",
     "slack_webhook_secret_id",
     "webhook_url_ssm_parameter",
+    "webhook_url_secret_id",
     "on",
 )
 SNS_SUBJECT_MAX = 100  # SNS rejects longer subjects
@@ -49,6 +51,7 @@ class NotifySettings:
     slack_webhook_ssm_parameter: str | None = None
     slack_webhook_secret_id: str | None = None
     webhook_url_ssm_parameter: str | None = None
+    webhook_url_secret_id: str | None = None
     on: frozenset[MessageKind] = frozenset(MESSAGE_KINDS)
 
     @property
@@ -59,6 +62,7 @@ class NotifySettings:
             or self.slack_webhook_ssm_parameter
             or self.slack_webhook_secret_id
             or self.webhook_url_ssm_parameter
+            or self.webhook_url_secret_id
         )
 
 
@@ -72,7 +76,7 @@ def parse_notify(raw: object, source: str) -> NotifySettings | None:
         if key not in NOTIFY_KEYS:
             raise ConfigError(source, f"unknown key {key!r} (expected one of {', '.join(NOTIFY_KEYS)})", field="notify")
     values: dict[str, str | None] = {}
-    for key in NOTIFY_KEYS[:4]:
+    for key in NOTIFY_KEYS[:-1]:
         value = raw.get(key)
         if value is not None and (not isinstance(value, str) or not value):
             raise ConfigError(source, "expected a non-empty string", field=f"notify.{key}")
@@ -80,7 +84,12 @@ def parse_notify(raw: object, source: str) -> NotifySettings | None:
     topic = values["sns_topic_arn"]
     if topic is not None and not _SNS_ARN_RE.match(topic):
         raise ConfigError(source, f"not an SNS topic ARN: {topic[:120]!r}", field="notify.sns_topic_arn")
-    for key in ("slack_webhook_ssm_parameter", "webhook_url_ssm_parameter", "slack_webhook_secret_id"):
+    for key in (
+        "slack_webhook_ssm_parameter",
+        "webhook_url_ssm_parameter",
+        "slack_webhook_secret_id",
+        "webhook_url_secret_id",
+    ):
         # A URL pasted here is the secret itself: say so without repeating it.
         if (values[key] or "").startswith(("http://", "https://")):
             where = "secret's name or ARN" if key.endswith("secret_id") else "parameter's name"
@@ -89,10 +98,9 @@ def parse_notify(raw: object, source: str) -> NotifySettings | None:
         name = values[key]
         if name is not None and not _SSM_NAME_RE.match(name):
             raise ConfigError(source, f"not an SSM parameter name: {name[:120]!r}", field=f"notify.{key}")
-    if values["slack_webhook_ssm_parameter"] and values["slack_webhook_secret_id"]:
-        raise ConfigError(
-            source, "set slack_webhook_ssm_parameter or slack_webhook_secret_id, not both", field="notify"
-        )
+    for channel in ("slack_webhook", "webhook_url"):
+        if values[f"{channel}_ssm_parameter"] and values[f"{channel}_secret_id"]:
+            raise ConfigError(source, f"set {channel}_ssm_parameter or {channel}_secret_id, not both", field="notify")
     secret = values["slack_webhook_secret_id"]
     kinds: frozenset[MessageKind] = frozenset(MESSAGE_KINDS)
     if raw.get("on") is not None:
@@ -110,6 +118,7 @@ def parse_notify(raw: object, source: str) -> NotifySettings | None:
         slack_webhook_ssm_parameter=values["slack_webhook_ssm_parameter"],
         slack_webhook_secret_id=secret,
         webhook_url_ssm_parameter=values["webhook_url_ssm_parameter"],
+        webhook_url_secret_id=values["webhook_url_secret_id"],
         on=kinds,
     )
 

@@ -12,6 +12,10 @@
       rollback: false
       targets:                      # at least one; cluster, service and containers may use {templates}
         - {cluster: shop, service: "{service}", containers: [api], region: us-east-1, role_arn: arn:...}
+Per target, for the IAM policies only (the deploy path never reads them): ``role_external_id`` (the
+``sts:ExternalId`` the target role's trust requires), ``families`` (task-definition families, or prefixes
+ending in ``*``, it may register revisions of) and ``pass_roles`` (task and execution role ARNs, or a role path
+ending in ``/*``, it may pass to ECS): what `policy --no-discover` and cross-account targets cannot read.
 Every key is checked, unknown keys are errors; each problem raises ConfigError naming the rule index and field.
 """
 
@@ -27,6 +31,7 @@ from typing import Literal
 from ecr_autodeploy.core.events import REGION_RE, REPOSITORY_NAME_RE
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
 from ecr_autodeploy.core.ordering import ORDER_KINDS, OrderKind, default_order
+from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 from ecr_autodeploy.core.tags import TagPolicy, parse_tag_pattern
 
 Strategy = Literal["pin", "force"]
@@ -44,11 +49,20 @@ RULE_KEYS = (
     "rollback",
     "targets",
 )
-TARGET_KEYS = ("cluster", "service", "containers", "region", "role_arn")
+TARGET_KEYS = ("cluster", "service", "containers", "region", "role_arn", "role_external_id", "families", "pass_roles")
 BUILTIN_VARIABLES = ("repository",)
 
 REGEX_PREFIX = "re:"
 ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}")
+# sts:ExternalId: 2 to 1224 characters of letters, digits and +=,.@:/- (AssumeRole's own rule).
+EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
+# A task-definition family (letters, digits, '-' and '_', at most 255), or such a prefix followed by "*".
+FAMILY_RE = re.compile(r"[A-Za-z0-9_-]{1,255}\*?")
+# A role ARN, or a role path prefix ending in "/*" (role/ecs-tasks/*).
+PASS_ROLE_RE = re.compile(
+    r"arn:aws[a-z-]*:iam::\d{12}:role/"
+    r"(?:(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}|(?:[A-Za-z0-9_+=,.@-]+/)+\*)"
+)
 # ECS cluster, service and container names: letters, digits, hyphens and underscores, at most 255.
 ECS_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _ECS_NAME_CHARS = re.compile(r"[A-Za-z0-9_-]*")
@@ -66,6 +80,9 @@ class TargetSpec:
     containers: tuple[str, ...] | None = None
     region: str | None = None
     role_arn: str | None = None
+    role_external_id: str | None = None
+    families: tuple[str, ...] | None = None
+    pass_roles: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +225,8 @@ def _repository_variables(repository: str, r: Reader) -> tuple[str, ...]:
             regex = re.compile(body)
         except re.error as exc:
             raise r.fail("repository", f"invalid regular expression {body!r}: {exc}") from None
+        if nested_repeat(body):
+            raise r.fail("repository", f"regular expression {clip(body)!r} {PROBLEM}")
         clash = [name for name in regex.groupindex if name in BUILTIN_VARIABLES]
         if clash:
             raise r.fail("repository", f"named group {clash[0]!r} clashes with the built-in {{{clash[0]}}} variable")
@@ -247,7 +266,32 @@ def _parse_target(item: object, path: str, variables: tuple[str, ...], r: Reader
     role_arn = r.optional_text(item, "role_arn", f"{path}.role_arn")
     if role_arn is not None and not ROLE_ARN_RE.fullmatch(role_arn):
         raise r.fail(f"{path}.role_arn", f"{clip(role_arn)!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-    return TargetSpec(cluster, service, containers, region, role_arn)
+    external_id = r.optional_text(item, "role_external_id", f"{path}.role_external_id")
+    if external_id is not None:
+        if role_arn is None:
+            raise r.fail(f"{path}.role_external_id", "set only with role_arn (it is the ExternalId of that role)")
+        if not EXTERNAL_ID_RE.fullmatch(external_id):
+            raise r.fail(f"{path}.role_external_id", "not an sts:ExternalId (2 to 1224 letters, digits and +=,.@:/-)")
+    families = parse_names(
+        item.get("families"), f"{path}.families", FAMILY_RE, "a task-definition family, or a prefix ending in '*'", r
+    )
+    pass_roles = parse_names(
+        item.get("pass_roles"), f"{path}.pass_roles", PASS_ROLE_RE, "a role ARN, or a role path ending in '/*'", r
+    )
+    return TargetSpec(cluster, service, containers, region, role_arn, external_id, families, pass_roles)
+
+
+def parse_names(value: object, path: str, pattern: re.Pattern[str], what: str, r: Reader) -> tuple[str, ...] | None:
+    """Return a non-empty list of names that each match `pattern`; raise ConfigError at `path[i]` naming `what`."""
+    names = r.text_list({"value": value}, "value", path)
+    if names is None:
+        return None
+    if not names:
+        raise r.fail(path, f"empty list (expected {what})")
+    for i, name in enumerate(names):
+        if not pattern.fullmatch(name):
+            raise r.fail(f"{path}[{i}]", f"{clip(name)!r} is not {what}")
+    return names
 
 
 def _name_template(value: str, path: str, what: str, variables: tuple[str, ...], r: Reader) -> str:

@@ -9,11 +9,9 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ecr_autodeploy.core.config import REGEX_PREFIX, Config, Strategy, is_glob
-from ecr_autodeploy.core.stack import Stack
 
 # Characters that are literal in a regex and may appear in a repository name, and escapes that stand for one.
 _REGEX_LITERALS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789/_-")
@@ -57,13 +55,6 @@ def service_scopes(config: Config) -> tuple[ServiceScope, ...]:
             )
             scopes[scope] = None
     return tuple(scopes)
-
-
-def service_arns(stack: Stack, scopes: Iterable[ServiceScope]) -> list[str]:
-    """Return the long-form service ARNs (or patterns) of the scopes, in the install account."""
-    return list(
-        dict.fromkeys(stack.site.arn("ecs", f"service/{s.cluster}/{s.service}", region=s.region) for s in scopes)
-    )
 
 
 def name_pattern(template: str) -> str:

@@ -115,6 +115,15 @@ class Stack:
         return f"{self.name}-ledger"
 
     @property
+    def boundary_name(self) -> str:
+        """Return the managed policy an administrator creates (`bootstrap`) as the role's permissions boundary."""
+        return f"{self.name}-boundary"
+
+    @property
+    def boundary_arn(self) -> str:
+        return self.site.arn("iam", f"policy/{self.boundary_name}", region="")
+
+    @property
     def log_group(self) -> str:
         return f"/aws/lambda/{self.name}"
 

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
+
 PatternKind = Literal["glob", "regex", "semver"]
 Operator = Literal[">=", ">", "<=", "<", "="]
 
@@ -201,9 +203,12 @@ def parse_tag_pattern(text: str) -> TagPattern:
         if not body:
             raise ValueError(f"{text!r}: empty regular expression after 're:'")
         try:
-            return TagPattern(text, "regex", regex=re.compile(body))
+            regex = re.compile(body)
         except re.error as exc:
             raise ValueError(f"{text!r}: invalid regular expression: {exc}") from None
+        if nested_repeat(body):
+            raise ValueError(f"{text!r}: the regular expression {PROBLEM}")
+        return TagPattern(text, "regex", regex=regex)
     if text.startswith(SEMVER_PREFIX):
         body = text[len(SEMVER_PREFIX) :].strip()
         if not body:

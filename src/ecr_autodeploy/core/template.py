@@ -1,17 +1,24 @@
 """The SAM/CloudFormation template equivalent to `install`, built from the same functions install plans with.
 
 Same names, same role policy (core.iam), same patterns (core.patterns), same function settings, queues,
-table and retry policies (core.installation). ARNs use the pseudo parameters ``AWS::Partition``, ``AWS::Region``
-and ``AWS::AccountId`` (strings that hold them are wrapped in ``Fn::Sub``), so the template deploys to any
-account and region; ``sam deploy`` uploads the zip that ``ecr-autodeploy package`` builds (``CodeUri``).
+table and retry policies (core.installation), and the role's permissions boundary (core.bootstrap) as a managed
+policy of the stack. ARNs use the pseudo parameters ``AWS::Partition``, ``AWS::Region`` and ``AWS::AccountId``
+(strings that hold them are wrapped in ``Fn::Sub``) and the task roles discovery read are parameters
+(``TaskRole1``…, their names as defaults), so no account id is baked in and the template deploys to any account
+and region; ``sam deploy`` uploads the zip that ``ecr-autodeploy package`` builds (``CodeUri``).
+`target_template` is the cross-account part: the target role, in a stack of the target account.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from ecr_autodeploy.core.bootstrap import boundary_description
 from ecr_autodeploy.core.config import Config
+from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.iam import TaskAccess, execution_policy
 from ecr_autodeploy.core.installation import (
     LEDGER_TTL_ATTRIBUTE,
@@ -28,11 +35,13 @@ from ecr_autodeploy.core.installation import (
 )
 from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
 from ecr_autodeploy.core.stack import ALIAS, Site, Stack
+from ecr_autodeploy.core.target_policies import TargetRole, target_permissions, target_roles, target_trust
 
 DEFAULT_CODE_URI = "ecr-autodeploy-lambda.zip"
 _PSEUDO = Site.pseudo()
 _PSEUDO_TOKENS = (_PSEUDO.partition, _PSEUDO.region, _PSEUDO.account)
 _ROUTE_IDS = ("ImageRule", "DeploymentRule", "ReconcileRule")
+_ROLE_ARN_RE = re.compile(r"arn:[a-z-]+:iam::\d{12}:role/(?P<name>.+)")
 
 
 def template(
@@ -44,6 +53,8 @@ def template(
 ) -> dict[str, Any]:
     """Return the template as a JSON-ready dict; raise ConfigError as install would."""
     stack = Stack(options.name, _PSEUDO)
+    parameters, access = _role_parameters(access, stack)
+    policy = execution_policy(config, stack, access)
     settings = function_settings(stack, config, options)
     function: dict[str, Any] = {
         "FunctionName": stack.function_name,
@@ -89,15 +100,22 @@ def template(
             "UpdateReplacePolicy": "Delete",
             "Properties": {"LogGroupName": stack.log_group, "RetentionInDays": LOG_RETENTION_DAYS},
         },
+        "Boundary": {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "ManagedPolicyName": stack.boundary_name,
+                "Description": boundary_description(stack),
+                "PolicyDocument": policy,
+            },
+        },
         "Role": {
             "Type": "AWS::IAM::Role",
             "Properties": {
                 "RoleName": stack.role_name,
                 "Description": role_description(stack),
                 "AssumeRolePolicyDocument": trust_policy(),
-                "Policies": [
-                    {"PolicyName": stack.policy_name, "PolicyDocument": execution_policy(config, stack, access)}
-                ],
+                "PermissionsBoundary": {"Ref": "Boundary"},
+                "Policies": [{"PolicyName": stack.policy_name, "PolicyDocument": policy}],
             },
         },
         "Function": {"Type": "AWS::Serverless::Function", "Properties": function},
@@ -113,17 +131,60 @@ def template(
                 "SourceArn": {"Fn::GetAtt": [logical, "Arn"]},
             },
         }
-    return {
+    found: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": "ecr-autodeploy: deploy new ECR images to ECS services (equivalent to `ecr-autodeploy install`)",
+    }
+    if parameters:
+        found["Parameters"] = parameters
+    return found | {
         "Resources": substitute(resources),
         "Outputs": {
             "FunctionArn": {"Value": {"Fn::GetAtt": ["Function", "Arn"]}},
             "DeadLetterQueueUrl": {"Value": {"Ref": "DeadLetterQueue"}},
             "TargetDeadLetterQueueArn": {"Value": {"Fn::GetAtt": ["TargetDeadLetterQueue", "Arn"]}},
             "LedgerTable": {"Value": {"Ref": "LedgerTable"}},
+            "BoundaryArn": {"Value": {"Ref": "Boundary"}},
         },
+    }
+
+
+def target_template(config: Config, options: InstallOptions, role_arn: str) -> dict[str, Any]:
+    """Return the stack of a cross-account target's account: its role, trusting the function's role only.
+
+    The function's account is a parameter (``FunctionAccountId``); the target's own ARNs use pseudo parameters.
+    Raise ConfigError when `role_arn` is not a target role of the rules.
+    """
+    roles = {role.arn: role for role in target_roles(config)}
+    role = roles.get(role_arn)
+    if role is None:
+        known = ", ".join(roles) or "none"
+        raise ConfigError("--target-role", f"{role_arn} is not a role_arn of the rules (they name: {known})")
+    function_site = Site(_PSEUDO.partition, _PSEUDO.region, "${FunctionAccountId}")
+    name, path = _name_and_path(role)
+    properties: dict[str, Any] = {
+        "RoleName": name,
+        "Description": f"ecr-autodeploy: deploys from the {options.name} function in account FunctionAccountId",
+        "AssumeRolePolicyDocument": target_trust(role, Stack(options.name, function_site)),
+        "Policies": [
+            {"PolicyName": "ecr-autodeploy-target", "PolicyDocument": target_permissions(config, role, _PSEUDO)}
+        ],
+    }
+    if path != "/":
+        properties["Path"] = path
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"ecr-autodeploy: the target role {role.name_with_path} for cross-account deploys",
+        "Parameters": {
+            "FunctionAccountId": {
+                "Type": "String",
+                "AllowedPattern": "^[0-9]{12}$",
+                "Description": "The account of the ecr-autodeploy function whose role may assume this one",
+            }
+        },
+        "Resources": substitute({"TargetRole": {"Type": "AWS::IAM::Role", "Properties": properties}}),
+        "Outputs": {"TargetRoleArn": {"Value": {"Fn::GetAtt": ["TargetRole", "Arn"]}}},
     }
 
 
@@ -138,18 +199,51 @@ def substitute(value: Any) -> Any:
     return value
 
 
-def resolve(value: Any, site: Site) -> Any:
-    """Return `value` with each ``Fn::Sub`` of pseudo parameters replaced by the site's values (for comparisons)."""
+def resolve(value: Any, site: Site, parameters: Mapping[str, str] | None = None) -> Any:
+    """Return `value` with each ``Fn::Sub`` replaced by the site's values and the parameters (for comparisons).
+
+    A whole template's own parameter defaults are used when `parameters` is not given.
+    """
+    if parameters is None and isinstance(value, Mapping) and isinstance(value.get("Parameters"), Mapping):
+        parameters = {k: str(v["Default"]) for k, v in value["Parameters"].items() if "Default" in v}
     if isinstance(value, Mapping):
         if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
             text = value["Fn::Sub"]
             for token, real in zip(_PSEUDO_TOKENS, (site.partition, site.region, site.account), strict=True):
                 text = text.replace(token, real)
+            for name, real in (parameters or {}).items():
+                text = text.replace(f"${{{name}}}", real)
             return text
-        return {key: resolve(item, site) for key, item in value.items()}
+        return {key: resolve(item, site, parameters) for key, item in value.items()}
     if isinstance(value, list):
-        return [resolve(item, site) for item in value]
+        return [resolve(item, site, parameters) for item in value]
     return value
+
+
+def _role_parameters(access: TaskAccess, stack: Stack) -> tuple[dict[str, Any], TaskAccess]:
+    """Return one parameter per discovered task role (its name as default) and the access that refers to them.
+
+    Discovered roles are ARNs of the account discovery read; as parameters the template bakes in no account id.
+    """
+    parameters: dict[str, Any] = {}
+    roles = []
+    for i, role in enumerate(access.roles, 1):
+        match = _ROLE_ARN_RE.fullmatch(role)
+        if match is None:
+            roles.append(role)
+            continue
+        parameters[f"TaskRole{i}"] = {
+            "Type": "String",
+            "Default": match.group("name"),
+            "Description": "A task or execution role (name with path) the pinned revisions pass to ECS",
+        }
+        roles.append(stack.site.arn("iam", f"role/${{TaskRole{i}}}", region=""))
+    return parameters, replace(access, roles=tuple(roles))
+
+
+def _name_and_path(role: TargetRole) -> tuple[str, str]:
+    parts = role.name_with_path.split("/")
+    return parts[-1], "/" + "".join(f"{p}/" for p in parts[:-1])
 
 
 def _alias_suffix() -> str:

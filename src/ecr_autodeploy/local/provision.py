@@ -1,9 +1,11 @@
-"""Install ecr-autodeploy into the emulator with the real installer: the code `ecr-autodeploy install` runs."""
+"""Install ecr-autodeploy into the emulator with the real installer: the code `ecr-autodeploy install` runs,
+after the administrator's `ecr-autodeploy bootstrap` (the permissions boundary install creates the role in)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecr_autodeploy.aws.bootstrap import bootstrap
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.installer import InstallOptions, InstallReport, install
 from ecr_autodeploy.aws.lambda_package import build_package
@@ -24,5 +26,6 @@ def install_into(clients: Clients, world: World, options: InstallOptions | None 
     """Install into the clients' region (the world's deploy region) from the world's rules; return what it made."""
     options = options or InstallOptions()
     package = build_package()
+    bootstrap(clients, world.config, options)
     report = install(clients, world.config, options, package.data)
     return Installed(options.name, report.rule_names, report, package.size)
