@@ -29,6 +29,8 @@ from tests.unit.iam_configs import (
 # Actions IAM cannot scope to a resource: "*" is the only form they take.
 UNSCOPABLE = {
     "ecs:DescribeTaskDefinition",
+    "ecs:DeregisterTaskDefinition",
+    "ecs:ListTasks",  # with the ecs:cluster condition (tests/unit/test_policy_checkers.py ACCEPTED)
     "ecs:ListClusters",
     "ecs:ListServices",
     "events:ListRuleNamesByTarget",

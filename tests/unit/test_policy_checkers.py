@@ -21,8 +21,22 @@ DOCUMENTS = every_document()
 IDS = [label for label, _ in DOCUMENTS]
 
 
+# Findings judged and kept, each with its reason.
+ACCEPTED = {
+    # AWS authorises ListTasks that names no container instance against "*": the grant is "*" narrowed by the
+    # ecs:cluster condition (aws-cdk#3199, awsdocs/amazon-ecs-developer-guide#211); parliament's database asks
+    # for container-instance ARNs, which would deny the call.
+    ("RESOURCE_STAR", "['ecs:ListTasks']"),
+}
+
+
+# The same judgement, as the service authorization reference checker words it.
+ACCEPTED_REFERENCE = ("RESOURCE_STAR ecs:ListTasks takes",)
+
+
 def parliament(document: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(f.issue, f.detail) for f in analyze_policy_string(json.dumps(document)).findings]
+    found = [(f.issue, str(f.detail)) for f in analyze_policy_string(json.dumps(document)).findings]
+    return [f for f in found if f not in ACCEPTED]
 
 
 def one(statement: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +50,8 @@ def test_every_document_passes_parliament(label: str, document: dict[str, Any]) 
 
 @pytest.mark.parametrize(("label", "document"), DOCUMENTS, ids=IDS)
 def test_every_document_passes_the_service_authorization_reference(label: str, document: dict[str, Any]) -> None:
-    assert findings(document) == []
+    found = [f for f in findings(document) if not any(a in f for a in ACCEPTED_REFERENCE)]
+    assert found == []
 
 
 def test_there_are_documents_of_every_kind() -> None:

@@ -6,7 +6,11 @@ and each cross-account target role (for its account) hold.
     forced deploy sets none (``...IfExists``), and its rollback one of its own family's revisions;
   * ``ecs:DescribeTaskDefinition`` (no resource-level permissions: ``*``);
   * ``ecs:RegisterTaskDefinition`` and, while registering, ``ecs:TagResource`` on the pinned families;
-  * ``iam:PassRole`` of the pinned services' task and execution roles, only to ``ecs-tasks.amazonaws.com``.
+  * ``iam:PassRole`` of the pinned services' task and execution roles, only to ``ecs-tasks.amazonaws.com``;
+  * ``ecs:DeregisterTaskDefinition`` (no resource-level permissions): a revision registered for an UpdateService
+    that then failed is taken back, so nothing is left half-done;
+  * for forced services, ``ecs:ListTasks`` (conditioned on their clusters) and ``ecs:DescribeTasks`` on their
+    clusters' tasks: what a forced service runs is the digest its tasks report.
 Families and roles come from the live services (aws.discovery) or from the rules (``families``/``pass_roles``);
 without them a pinned service gets no Register/PassRole grant (its deploys are denied), never a wildcard.
 """
@@ -83,4 +87,12 @@ def ecs_statements(
         found.append(
             statement("PassTaskRoles", ["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": ECS_TASKS}})
         )
+    if pinned and registered:
+        # Only the revision the function just registered, when its UpdateService failed (no resource scoping).
+        found.append(statement("TakeBackUnusedRevisions", ["ecs:DeregisterTaskDefinition"], ["*"]))
+    if forced:
+        clusters = list(dict.fromkeys(site.arn("ecs", f"cluster/{s.cluster}", region=s.region) for s in forced))
+        found.append(statement("ListForcedTasks", ["ecs:ListTasks"], ["*"], {"ArnLike": {"ecs:cluster": clusters}}))
+        tasks = list(dict.fromkeys(site.arn("ecs", f"task/{s.cluster}/*", region=s.region) for s in forced))
+        found.append(statement("DescribeForcedTasks", ["ecs:DescribeTasks"], tasks))
     return found
