@@ -41,9 +41,7 @@ def test_eighty_targets_do_not_fit_in_the_environment() -> None:
         environment(config, Stack(NAME, Site.of(REGION, "123456789012")))
 
 
-def test_install_ships_eighty_targets_in_the_package_and_the_function_reads_them(
-    world: World, tmp_path: Path
-) -> None:
+def test_install_ships_eighty_targets_in_the_package_and_the_function_reads_them(world: World, tmp_path: Path) -> None:
     config = parse_config(many_targets(80), "rules.yaml")
     report = install(Clients(region=REGION), config, InstallOptions(), PACKAGE)
 

@@ -7,7 +7,7 @@ resource and the AWS error code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -129,6 +129,7 @@ def install(
     dry_run: bool = False,
     on_step: Callable[[Done], None] | None = None,
     installer: Installer | None = None,
+    on_plan: Callable[[Sequence[Step]], None] | None = None,
 ) -> InstallReport:
     """Create or update everything, idempotently; with dry_run only read and plan. Raise AwsError or ConfigError."""
     site = caller_site(clients)
@@ -155,6 +156,8 @@ def install(
     )
     if dry_run:
         return report
+    if on_plan is not None:
+        on_plan(planned)
     results, responses = (installer or Installer(clients)).run(planned, on_step)
     queue = responses.get(("create_queue", stack.dlq_name), {})
     return replace(report, steps=tuple(results), dlq_url=queue.get("QueueUrl"))
@@ -167,6 +170,7 @@ def uninstall(
     dry_run: bool = False,
     on_step: Callable[[Done], None] | None = None,
     installer: Installer | None = None,
+    on_plan: Callable[[Sequence[Step]], None] | None = None,
 ) -> UninstallReport:
     """Remove everything install creates for `options.name`, tolerating what is already gone; raise AwsError."""
     site = caller_site(clients)
@@ -174,5 +178,7 @@ def uninstall(
     planned = uninstall_steps(stack)
     if dry_run:
         return UninstallReport(planned, dry_run=True)
+    if on_plan is not None:
+        on_plan(planned)
     results, _responses = (installer or Installer(clients)).run(planned, on_step)
     return UninstallReport(planned, tuple(results))

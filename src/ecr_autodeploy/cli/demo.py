@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ecr_autodeploy.cli.context import json_option
+from ecr_autodeploy.cli.context import AppContext, pass_app
 from ecr_autodeploy.cli.output import echo_json, table
 
 if TYPE_CHECKING:
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@json_option
 @click.option(
     "--keep-running", is_flag=True, help="Leave the emulator up afterwards, with example aws commands, until Ctrl-C."
 )
-def demo(as_json: bool, keep_running: bool) -> None:
+@pass_app
+def demo(app: AppContext, keep_running: bool) -> None:
     """Push, replicate, deliver, deploy and roll out on an embedded emulator; exit 0 only if all went as expected.
 
     Progress goes to stderr; the summary to stdout (with --json, only the summary, as JSON).
@@ -35,7 +35,7 @@ def demo(as_json: bool, keep_running: bool) -> None:
         click.echo(line, err=True)
 
     def done(summary: Summary, live: Running) -> None:
-        if as_json:
+        if app.as_json:
             echo_json(summary.to_dict())
         else:
             click.echo(render(summary))
