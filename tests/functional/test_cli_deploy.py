@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import pytest
 from click.testing import CliRunner
 
 from ecr_autodeploy.cli.main import cli
@@ -64,7 +65,10 @@ def test_a_deploy_the_engine_skips_exits_non_zero_with_the_reason(world: World) 
     assert world.images_of("shop", "api")["app"].endswith(old)
 
 
-def test_diff_shows_the_change_field_by_field_and_changes_nothing(world: World) -> None:
+def test_diff_shows_the_change_field_by_field_and_changes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # room for an image URI on one line
     shop(world)
     digest = world.push("shop/api", "v1", "one")
     before = world.revisions("shop-api")

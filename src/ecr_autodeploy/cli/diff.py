@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ecr_autodeploy.cli.context import AppContext, installation_options, pass_app
-from ecr_autodeploy.cli.output import color_enabled, echo_json, paint, revision, show_notes
+from ecr_autodeploy.cli.output import color_enabled, echo_json, paint, revision, show_notes, terminal_width
 from ecr_autodeploy.core.diff import Change, registration, task_definition_diff
 from ecr_autodeploy.core.events import ImageEvent
 from ecr_autodeploy.core.outcomes import Outcome
@@ -78,24 +78,30 @@ def plan_diffs(deployer: Deployer, plans: Sequence[Plan]) -> list[TargetDiff]:
     return found
 
 
-def render_diffs(diffs: Sequence[TargetDiff], *, color: bool | None = None) -> str:
+def render_diffs(diffs: Sequence[TargetDiff], *, color: bool | None = None, width: int | None = None) -> str:
     """Return the diffs for people: one block per service, ``-`` before and ``+`` after, coloured on a terminal."""
     use = color_enabled() if color is None else color
+    room = max(20, (width or terminal_width()) - 6)
     lines = []
     for d in diffs:
         if d.action == "register":
-            head = f"{d.target}: {revision(d.current)} -> a new revision of the same family"
+            head = f"{d.target}: {revision(d.current)} -> a new revision"
         elif d.action == "force":
             head = f"{d.target}: a new deployment of {revision(d.current)} (no task-definition change)"
         else:
             head = f"{d.target}: no change ({d.reason})"
-        lines.append(click.style(head, bold=True) if use else head)
+        for piece in [head[i : i + room + 6] for i in range(0, len(head), room + 6)]:
+            lines.append(click.style(piece, bold=True) if use else piece)
         for c in d.changes:
             lines.append(f"  {c.path}:")
-            if c.before is not None:
-                lines.append(paint(f"    - {_text(c.before)}", "FAILED", color=use))
-            if c.after is not None:
-                lines.append(paint(f"    + {_text(c.after)}", "COMPLETED", color=use))
+            for sign, value, state in (("-", c.before, "FAILED"), ("+", c.after, "COMPLETED")):
+                if value is None:
+                    continue
+                text = _text(value)
+                # Long values (image URIs, JSON) are folded to the width, never cut: every character matters here.
+                pieces = [text[i : i + room] for i in range(0, len(text), room)] or [""]
+                for n, piece in enumerate(pieces):
+                    lines.append(paint(f"    {sign if n == 0 else ' '} {piece}", state, color=use))
     return "\n".join(lines)
 
 

@@ -90,6 +90,8 @@ def configure(debug: bool) -> None:
         root.setLevel(logging.DEBUG)
         engine.setLevel(logging.DEBUG)
         engine.propagate = True
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.DEBUG)
         return
     handler = HumanHandler(logging.WARNING)
     handler._ecr_autodeploy = True  # type: ignore[attr-defined]

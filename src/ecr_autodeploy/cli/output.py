@@ -134,9 +134,9 @@ def table(
     minimum = [min(natural[i], MIN_WIDTH) for i in range(count)]
     # The last column wraps rather than loses its end (a reason, a message).
     minimum[last] = min(natural[last], WRAP_MIN_WIDTH)
-    for i in keep:
-        minimum[i] = natural[i]
-    widths = fit_widths(natural, minimum, limit)
+    widths = fit_widths(natural, [natural[i] if i in keep else m for i, m in enumerate(minimum)], limit)
+    if sum(widths) + len(GAP) * last > limit:
+        widths = fit_widths(widths, minimum, limit)  # still too wide: the kept columns give way too
     out: list[str] = []
     for number, row in enumerate(cells):
         head = [_clip(row[i], widths[i]) for i in range(last)]

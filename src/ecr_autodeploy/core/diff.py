@@ -66,6 +66,9 @@ def _walk(path: str, a: Any, b: Any, out: list[Change]) -> None:
         for key in dict.fromkeys([*a, *b]):
             _walk(f"{path}.{key}" if path else str(key), a.get(key, MISSING), b.get(key, MISSING), out)
         return
+    if (isinstance(a, list) and b is MISSING) or (a is MISSING and isinstance(b, list)):
+        # A list that appears or goes (the first tags of a revision): item by item, like any other list.
+        a, b = (a if a is not MISSING else []), (b if b is not MISSING else [])
     if isinstance(a, list) and isinstance(b, list):
         key = _list_key(a, b)
         if key is not None:
