@@ -9,9 +9,9 @@ import pytest
 from cfnlint.api import lint_all
 
 from ecr_autodeploy.aws.installer import plan_install
-from ecr_autodeploy.core.config import Config, parse_config
+from ecr_autodeploy.core.config import ENV_CONFIG, Config, parse_config
 from ecr_autodeploy.core.iam import TaskAccess
-from ecr_autodeploy.core.installation import InstallOptions, Step
+from ecr_autodeploy.core.installation import RULES_FILE, InstallOptions, Step, rules_json
 from ecr_autodeploy.core.stack import Site
 from ecr_autodeploy.core.template import resolve, template
 
@@ -93,8 +93,13 @@ def test_the_template_uses_the_policy_and_patterns_install_uses(options: Install
 def test_the_function_has_the_settings_install_gives_it(options: InstallOptions) -> None:
     created = plan_of(CONFIG, options)[("create_function", options.name)].params
     function = resolved(options)["Function"]["Properties"]
-    for key in ("FunctionName", "Runtime", "Handler", "Architectures", "MemorySize", "Timeout", "Environment"):
+    for key in ("FunctionName", "Runtime", "Handler", "Architectures", "MemorySize", "Timeout"):
         assert function[key] == created[key], key
+    # install ships the rules inside the package and names the file; the template, with no package, inlines them.
+    inline, named = function["Environment"]["Variables"], created["Environment"]["Variables"]
+    assert inline.pop(ENV_CONFIG) == rules_json(CONFIG)
+    assert named.pop(ENV_CONFIG) == RULES_FILE
+    assert inline == named
     assert function["SnapStart"] == created["SnapStart"]
     assert function["LoggingConfig"]["LogFormat"] == created["LoggingConfig"]["LogFormat"] == "JSON"
     invoke = plan_of(CONFIG, options)[("put_function_event_invoke_config", options.name)].params

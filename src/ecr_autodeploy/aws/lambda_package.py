@@ -55,7 +55,12 @@ def build_package(root: Path | None = None, entries: tuple[str, ...] = ENTRY_MOD
 
 
 def with_rules(data: bytes, rules: str, name: str) -> bytes:
-    """Return the zip `data` with the rules file `name` (at the root) added or replaced, deterministically."""
+    """Return the zip `data` with the rules file `name` (at the root) added or replaced, deterministically.
+
+    Bytes that are not a zip (a placeholder in a plan) are returned as they are.
+    """
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        return data
     source = zipfile.ZipFile(io.BytesIO(data))
     entries = {info.filename: source.read(info) for info in source.infolist() if info.filename != name}
     entries[name] = rules.encode("utf-8")
