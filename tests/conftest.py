@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import botocore.session
 import pytest
 from hypothesis import settings
+from moto.core.botocore_stubber import BotocoreStubber
 
 # Hypothesis: CI runs are repeatable (derandomized, a fixed number of examples, no deadline on a busy machine);
 # HYPOTHESIS_PROFILE=dev searches longer, with fresh randomness, when hunting for new failures.
 settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None, database=None, print_blob=True)
 settings.register_profile("dev", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# AWS applies each request atomically; moto's in-process backends do not guard their state against threads (a
+# TransactWriteItems deep-copies a table while another thread's PutItem changes it). The engine calls AWS from
+# several threads at once, so requests to the in-process emulator are answered one at a time, as its server does.
+_ONE_AT_A_TIME = threading.RLock()
+_answer = BotocoreStubber.__call__
+
+
+def _answer_alone(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+    with _ONE_AT_A_TIME:
+        return _answer(self, event_name, request, **kwargs)
+
+
+BotocoreStubber.__call__ = _answer_alone  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ecr_autodeploy.engine.track import Tracker
 
 LEDGER_ENV = LEDGER_TABLE_ENV
+TASK_ROOT_ENV = "LAMBDA_TASK_ROOT"  # where Lambda unpacks the package (and the rules install put in it)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,11 @@ def read_text(path: str) -> str:
 
 
 def load_config(path: str | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Return the configuration from a rules file, or else from the environment; raise ConfigError."""
+    """Return the configuration from a rules file, or else from the environment; raise ConfigError.
+
+    A relative AUTODEPLOY_CONFIG path names a file of the function's package (install ships the rules there):
+    it is read from LAMBDA_TASK_ROOT, the package's directory on Lambda, when that is set.
+    """
     if path is not None:
         try:
             text = read_text(path)
@@ -75,7 +80,13 @@ def load_config(path: str | None = None, env: Mapping[str, str] | None = None) -
             raise ConfigError(path, f"cannot read: {err.strerror or err}") from err
         config = parse_config_text(text, path)
     else:
-        config = config_from_env(os.environ if env is None else env, read_text)
+        variables = os.environ if env is None else env
+        root = variables.get(TASK_ROOT_ENV, "")
+
+        def in_package(name: str) -> str:
+            return read_text(name if not root or os.path.isabs(name) else os.path.join(root, name))
+
+        config = config_from_env(variables, in_package)
     return config  # the notify: block was parsed with the rest (Config.notify): a bad one fails at load
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -11,6 +12,8 @@ from typing import Any
 
 import boto3
 import pytest
+
+from ecr_autodeploy.local.images import manifest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 COMMAND = [sys.executable, "-m", "ecr_autodeploy", "demo"]
@@ -56,7 +59,10 @@ def test_demo_json_prints_only_the_summary_and_exits_0_when_every_scenario_behav
 
 
 def test_demo_keep_running_leaves_the_emulator_up_until_ctrl_c() -> None:
-    demo = subprocess.Popen([*COMMAND, "--keep-running"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wide = {**os.environ, "COLUMNS": "200"}  # the summary tables in full
+    demo = subprocess.Popen(
+        [*COMMAND, "--keep-running"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=wide
+    )
     try:
         assert demo.stderr is not None
         lines = []
@@ -68,11 +74,23 @@ def test_demo_keep_running_leaves_the_emulator_up_until_ctrl_c() -> None:
         found = re.search(r"keeps running on (http://127\.0\.0\.1:\d+)", text)
         assert found, text[-3000:]
         assert "aws --endpoint-url" in text
+        assert re.search(r"ecr-autodeploy --endpoint-url \S+ --region us-east-1 replay \S+event\.json", text)
+        assert "lambda invoke --" not in text
         ecs = boto3.client("ecs", endpoint_url=found.group(1), region_name="us-east-1")
         (api,) = ecs.describe_services(cluster="shop", services=["api"])["services"]
         td = ecs.describe_task_definition(taskDefinition=api["taskDefinition"])["taskDefinition"]
         app = next(c for c in td["containerDefinitions"] if c["name"] == "app")
         assert "/shop/api@sha256:" in app["image"]
+
+        # A person pushes an image with the AWS CLI: the demo keeps printing what the function does with it.
+        ecr = boto3.client("ecr", endpoint_url=found.group(1), region_name="us-west-2")
+        ecr.put_image(repositoryName="shop/api", imageTag="1.7.0", imageManifest=manifest("pushed by a person"))
+        followed = ""
+        for line in demo.stderr:
+            followed += line
+            if "function invoked on ECR Replication Action shop/api:1.7.0" in line:
+                break
+        assert "deployed api, deployed worker" in followed, followed[-2000:]
 
         demo.send_signal(signal.SIGINT)
         out, _ = demo.communicate(timeout=30)

@@ -32,6 +32,7 @@ def rules(tmp_path: Path) -> Path:
 
 
 def shop(world: World) -> None:
+    world.ledger()
     world.repository("shop/api")
     world.cluster("shop")
     for name in ("api", "worker"):
@@ -91,7 +92,9 @@ def test_plan_for_a_repository_and_tag_as_json(world: World, rules: Path) -> Non
 def test_manual_deploy_resolves_the_tag_to_a_digest(world: World) -> None:
     shop(world)
     digest = world.push("shop/api", "v3", "three")
-    code, out, _ = run("deploy", "--cluster", "shop", "--service", "api", "--image", "shop/api:v3", "--json")
+    code, out, _ = run(
+        "deploy", "--cluster", "shop", "--service", "api", "--image", "shop/api:v3", "--no-wait", "--json"
+    )
     assert code == 0, out
     (outcome,) = json.loads(out)["outcomes"]
     assert (outcome["status"], outcome["digest"]) == ("deployed", digest)
@@ -101,7 +104,7 @@ def test_manual_deploy_resolves_the_tag_to_a_digest(world: World) -> None:
 def test_errors_are_one_line_on_stderr_with_exit_1(world: World) -> None:
     shop(world)
     world.push("shop/api", "v3", "three")
-    code, out, err = run("deploy", "--cluster", "shop", "--service", "ghost", "--image", "shop/api:v3")
+    code, out, err = run("deploy", "--cluster", "shop", "--service", "ghost", "--image", "shop/api:v3", "--no-wait")
     assert code == 1
     assert "Error: " in err
     assert "ServiceNotFoundException" in err

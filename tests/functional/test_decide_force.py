@@ -102,6 +102,7 @@ def test_without_a_ledger_a_retried_force_event_does_not_deploy_twice(latest: Wo
 
 
 def test_deploy_force_by_hand_for_another_tag_says_why(latest: World, tmp_path: Path) -> None:
+    latest.ledger()
     latest.push("shop/api", "1.5.0", "release")
     result = CliRunner().invoke(
         cli,

@@ -20,6 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.installer import Installer, InstallOptions, install, plan_install, uninstall
+from ecr_autodeploy.aws.lambda_package import with_rules
 from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.installation import Step
@@ -94,7 +95,8 @@ def test_a_permission_that_drifted_is_replaced_not_duplicated(world: World, clie
 def test_new_code_is_deployed_and_options_change_in_place(world: World, clients: RecordingClients) -> None:
     shop(world)
     install(clients, CONFIG, InstallOptions(), PACKAGE)
-    report = install(clients, CONFIG, InstallOptions(retries=0, schedule=None), PACKAGE + b"\0")
+    changed = with_rules(PACKAGE, "{}", "another-file.json")  # other code (install repacks the zip it is given)
+    report = install(clients, CONFIG, InstallOptions(retries=0, schedule=None), changed)
     done = {(d.step.operation, d.step.resource): (d.action, d.detail) for d in report.steps}
     assert done[("create_function", NAME)] == ("updated", "new code")
     assert done[("put_function_event_invoke_config", NAME)] == ("updated", "")

@@ -34,7 +34,7 @@ def run(*args: str) -> Any:
 
 def test_dry_run_prints_every_call_as_data_and_changes_nothing(world: World, rules_file: Path) -> None:
     shop(world)
-    result = run("install", "--config", str(rules_file), "--dry-run")
+    result = run("install", "--config", str(rules_file), "--dry-run", "--output", "json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)["plan"]
     assert [s["operation"] for s in plan][:4] == ["check_boundary", "create_queue", "create_queue", "create_table"]
@@ -69,7 +69,7 @@ def test_policy_prints_json_only_on_stdout(world: World, rules_file: Path) -> No
     result = run("policy", "--config", str(rules_file))
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
-    assert set(found) == {"execution", "installer", "console", "target"}
+    assert set(found) == {"schema_version", "execution", "installer", "console", "target"}
     execution = run("policy", "--config", str(rules_file), "--kind", "execution")
     assert json.loads(execution.stdout) == found["execution"]
 
@@ -85,7 +85,7 @@ def test_template_command_prints_yaml_for_sam(world: World, rules_file: Path) ->
 
 def test_package_command_writes_the_zip(tmp_path: Path) -> None:
     target = tmp_path / "lambda.zip"
-    result = CliRunner().invoke(cli, ["package", "--output", str(target)])
+    result = CliRunner().invoke(cli, ["package", "--zip", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == build_package().data
     assert "under the 150 KB target" in result.stdout

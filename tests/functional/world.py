@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from ecr_autodeploy.core.events import registry_host
+from ecr_autodeploy.core.installation import ledger_key_schema
 from ecr_autodeploy.local.images import index, manifest
 
 if TYPE_CHECKING:
@@ -110,6 +111,16 @@ class World:
 
     def images_of(self, cluster: str, service: str, region: str | None = None) -> dict[str, str]:
         return {c["name"]: c["image"] for c in self.running(cluster, service, region)["containerDefinitions"]}
+
+    def ledger(self, name: str = "ecr-autodeploy", region: str | None = None) -> str:
+        """Create the ledger table an installation named `name` has (as install creates it); return its name."""
+        attributes, key_schema = ledger_key_schema()
+        table = f"{name}-ledger"
+        client: Any = boto3.client("dynamodb", region_name=region or self.region)
+        client.create_table(
+            TableName=table, AttributeDefinitions=attributes, KeySchema=key_schema, BillingMode="PAY_PER_REQUEST"
+        )
+        return table
 
     def revisions(self, family: str, region: str | None = None) -> int:
         return len(self.ecs(region).list_task_definitions(familyPrefix=family)["taskDefinitionArns"])

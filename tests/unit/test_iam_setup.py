@@ -84,14 +84,14 @@ def test_the_installer_policy_is_scoped_to_this_install() -> None:
 
 
 def test_the_boundary_is_the_execution_policy_the_rules_compute() -> None:
-    write, adopt = bootstrap_steps(STACK, SHOP, ACCESS)
+    (write, adopt), _notes = bootstrap_steps(STACK, SHOP, ACCESS)
     assert write.operation == "create_policy"
     assert write.params["PolicyName"] == "ecr-autodeploy-boundary"
     assert write.params["PolicyArn"] == BOUNDARY == STACK.boundary_arn
     assert json.loads(write.params["PolicyDocument"]) == execution_policy(SHOP, STACK, ACCESS)
     assert adopt.operation == "put_role_permissions_boundary"
     assert adopt.params == {"RoleName": "ecr-autodeploy", "PermissionsBoundary": BOUNDARY}
-    assert bootstrap_steps(STACK, SHOP, TaskAccess.unknown())[0].params["PolicyName"] == "ecr-autodeploy-boundary"
+    assert bootstrap_steps(STACK, SHOP, TaskAccess.unknown())[0][0].params["PolicyName"] == "ecr-autodeploy-boundary"
 
 
 def test_the_console_policy_is_the_original_designs_complete() -> None:

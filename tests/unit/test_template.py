@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from ecr_autodeploy.aws.installer import plan_install
 from ecr_autodeploy.cli.main import cli
-from ecr_autodeploy.core.config import Config, parse_config
+from ecr_autodeploy.core.config import ENV_CONFIG, Config, parse_config
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.iam import TaskAccess, policies
-from ecr_autodeploy.core.installation import InstallOptions, Step
+from ecr_autodeploy.core.installation import RULES_FILE, InstallOptions, Step, rules_json
 from ecr_autodeploy.core.stack import Site, Stack
 from ecr_autodeploy.core.template import resolve, target_template, template
 
@@ -98,8 +98,13 @@ def test_the_template_uses_the_policy_and_patterns_install_uses(options: Install
 def test_the_function_has_the_settings_install_gives_it(options: InstallOptions) -> None:
     created = plan_of(CONFIG, options)[("create_function", options.name)].params
     function = resolved(options)["Function"]["Properties"]
-    for key in ("FunctionName", "Runtime", "Handler", "Architectures", "MemorySize", "Timeout", "Environment"):
+    for key in ("FunctionName", "Runtime", "Handler", "Architectures", "MemorySize", "Timeout"):
         assert function[key] == created[key], key
+    # install ships the rules inside the package and names the file; the template, with no package, inlines them.
+    inline, named = function["Environment"]["Variables"], created["Environment"]["Variables"]
+    assert inline.pop(ENV_CONFIG) == rules_json(CONFIG)
+    assert named.pop(ENV_CONFIG) == RULES_FILE
+    assert inline == named
     assert function["SnapStart"] == created["SnapStart"]
     assert function["LoggingConfig"]["LogFormat"] == created["LoggingConfig"]["LogFormat"] == "JSON"
     invoke = plan_of(CONFIG, options)[("put_function_event_invoke_config", options.name)].params

@@ -53,9 +53,10 @@ def bootstrap(
     site = caller_site(clients)
     discovery = discover_task_access(clients, config, site)
     stack = stack_for(options, site.account, site.region)
-    planned = bootstrap_steps(stack, config, discovery.access)
-    report = BootstrapReport(stack.boundary_arn, stack.role_arn, planned, notes=discovery.notes, dry_run=dry_run)
+    planned, folded = bootstrap_steps(stack, config, discovery.access)
+    notes = (*discovery.notes, *folded)
+    report = BootstrapReport(stack.boundary_arn, stack.role_arn, planned, notes=notes, dry_run=dry_run)
     if dry_run:
         return report
     results, _responses = (installer or Installer(clients)).run(planned, on_step)
-    return BootstrapReport(stack.boundary_arn, stack.role_arn, planned, tuple(results), discovery.notes)
+    return BootstrapReport(stack.boundary_arn, stack.role_arn, planned, tuple(results), notes)

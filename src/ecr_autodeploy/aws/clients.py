@@ -1,13 +1,22 @@
-"""The boto3 boundary: one factory that makes clients per region and per assumed role, with standard retries.
+"""The boto3 boundary: one factory that makes clients per region and per assumed role, with bounded retries.
 
 Clients are created on first use (never at import) and cached; the same code path talks to AWS or, through
-``endpoint_url``, to an emulator.
+``endpoint_url``, to an emulator. The SDK's own settings are honoured: ``AWS_PROFILE``, ``AWS_ENDPOINT_URL_<SERVICE>``
+over ``AWS_ENDPOINT_URL`` (botocore resolves both when no endpoint is passed explicitly), ``AWS_RETRY_MODE`` and
+``AWS_MAX_ATTEMPTS`` (or the profile's ``retry_mode`` / ``max_attempts``).
+
+The retry budget is bounded: a call made while a service's lock is held (its lease outlives the function's timeout,
+core/ledger_items.lock_lease) should give up long before the invocation's own time runs out, so the failure is
+reported and retried instead of the invocation being killed mid-deploy. With 2 s to connect, 8 s to read and
+3 attempts, one call takes at most about 33 s including backoff; ``AWS_MAX_ATTEMPTS`` may lower the attempts but
+never raise them above MAX_ATTEMPTS_LIMIT.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,15 +32,53 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
 
-# Throttling, 5xx and timeouts are retried by botocore's standard mode; what is left after that raises. One call
-# with its retries (5 x (5 + 15) s, plus backoff of at most 1 + 2 + 4 + 8 s) stays well under the service lock's
-# lease (core/ledger_items.lock_lease), so a lock never lapses under a call still retrying.
-RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
-    connect_timeout=5,
-    read_timeout=15,
-    max_pool_connections=32,
-)
+# Throttling, 5xx and timeouts are retried by botocore's standard mode; what is left after that raises.
+CONNECT_TIMEOUT_S = 2
+READ_TIMEOUT_S = 8
+DEFAULT_ATTEMPTS = 3  # total attempts of one call, the first included (AWS_MAX_ATTEMPTS counts the same way)
+MAX_ATTEMPTS_LIMIT = 3  # what AWS_MAX_ATTEMPTS may ask for at most: keeps a call under a lock well inside its lease
+RETRY_MODES = ("standard", "adaptive", "legacy")
+MAX_BACKOFF_S = 20  # botocore's cap on one retry's backoff
+ENV_MAX_ATTEMPTS = "AWS_MAX_ATTEMPTS"
+ENV_RETRY_MODE = "AWS_RETRY_MODE"
+MAX_POOL_CONNECTIONS = 32
+
+
+def retry_settings(settings: Mapping[str, str | None]) -> tuple[str, int]:
+    """Return (retry mode, total attempts) from AWS_RETRY_MODE / AWS_MAX_ATTEMPTS values, bounded; raise AwsError."""
+    mode = (settings.get(ENV_RETRY_MODE) or "standard").strip().lower()
+    if mode not in RETRY_MODES:
+        raise AwsError(
+            "reading retry settings", "InvalidRetryMode", f"{ENV_RETRY_MODE}={mode!r}: use {', '.join(RETRY_MODES)}"
+        )
+    text = (settings.get(ENV_MAX_ATTEMPTS) or "").strip()
+    if not text:
+        return mode, DEFAULT_ATTEMPTS
+    if not text.isdigit() or int(text) < 1:
+        raise AwsError(
+            "reading retry settings", "InvalidMaxAttempts", f"{ENV_MAX_ATTEMPTS}={text!r}: a whole number, 1 or more"
+        )
+    return mode, min(int(text), MAX_ATTEMPTS_LIMIT)
+
+
+def retry_config(mode: str = "standard", attempts: int = DEFAULT_ATTEMPTS) -> Config:
+    """Return the botocore Config of every client: bounded timeouts and retries, one connection per worker."""
+    retries: Any = {"mode": mode, "total_max_attempts": attempts}
+    return Config(
+        retries=retries,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+    )
+
+
+def retry_budget(attempts: int = DEFAULT_ATTEMPTS) -> float:
+    """Return the longest one call can take, in seconds: every attempt timing out, plus the backoff between them."""
+    backoff = sum(min(MAX_BACKOFF_S, 2**n) for n in range(attempts - 1))
+    return float(attempts * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + backoff)
+
+
+RETRY_CONFIG = retry_config()
 ROLE_SESSION_NAME = "ecr-autodeploy"
 CREDENTIAL_MARGIN = timedelta(minutes=10)
 NOT_FOUND_CODES = frozenset(
@@ -57,20 +104,43 @@ class Clients:
         profile: str | None = None,
         endpoint_url: str | None = None,
     ) -> None:
-        self._session = boto3.session.Session(profile_name=profile, region_name=region)
+        with aws_errors("opening the AWS session", f"profile {profile}" if profile else None):
+            # AWS_REGION is what Lambda and most SDKs set; boto3 itself reads only AWS_DEFAULT_REGION.
+            self._session = boto3.session.Session(
+                profile_name=profile, region_name=region or os.environ.get("AWS_REGION") or None
+            )
+        # None lets botocore resolve AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, then the profile's.
         self.endpoint_url = endpoint_url
+        self.retry_mode, self.attempts = retry_settings(self._profile_settings())
+        self._config = retry_config(self.retry_mode, self.attempts)
         self._cache: dict[tuple[str, str, str | None], Any] = {}
         self._sessions: dict[str, tuple[boto3.session.Session, datetime]] = {}
         self._lock = threading.Lock()
         # The sts:ExternalId each target role's trust policy requires, by role ARN (from the rules).
         self.external_ids: dict[str, str] = {}
 
+    def _profile_settings(self) -> dict[str, str | None]:
+        """Return the retry settings the environment or the profile gives (the environment wins)."""
+        found: dict[str, str | None] = {}
+        for env, variable in ((ENV_RETRY_MODE, "retry_mode"), (ENV_MAX_ATTEMPTS, "max_attempts")):
+            value = os.environ.get(env)
+            if value is None:
+                with aws_errors("reading the profile", variable):
+                    configured = self._session._session.get_config_variable(variable)
+                value = None if configured is None else str(configured)
+            found[env] = value
+        return found
+
     @property
     def region(self) -> str:
         """Return the default region of the session (AWS_REGION, profile, or --region)."""
         region = self._session.region_name
         if not region:
-            raise AwsError("choosing a region", "NoRegion", "set --region, AWS_REGION or a profile region")
+            raise AwsError(
+                "choosing a region",
+                "NoRegionError",
+                "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION), or a region in the profile",
+            )
         return region
 
     def client(self, service: str, region: str | None = None, role_arn: str | None = None) -> Any:
@@ -88,7 +158,7 @@ class Clients:
                         service,  # type: ignore[call-overload]
                         region_name=key[1],
                         endpoint_url=self.endpoint_url,
-                        config=RETRY_CONFIG,
+                        config=self._config,
                     )
                 self._cache[key] = found
             return found
@@ -115,7 +185,7 @@ class Clients:
         # Called with the lock held.
         held = self._sessions.get(role_arn)
         if held is None:
-            sts = self._session.client("sts", endpoint_url=self.endpoint_url, config=RETRY_CONFIG)
+            sts = self._session.client("sts", endpoint_url=self.endpoint_url, config=self._config)
             external_id = self.external_ids.get(role_arn)
             with aws_errors("assuming role", role_arn):
                 if external_id is None:

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from ecr_autodeploy.core.bootstrap import MANAGED_POLICY_LIMIT, MAX_VERSIONS
+from ecr_autodeploy.core.bootstrap import MAX_VERSIONS
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.installation import Step
+from ecr_autodeploy.core.policy_fit import MANAGED_POLICY_LIMIT
 
 # What a step did, and its response and detail: the vocabulary of every step handler (aws.step_runner).
 Action = Literal["created", "updated", "unchanged", "done", "deleted", "absent"]

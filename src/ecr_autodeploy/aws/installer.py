@@ -7,21 +7,24 @@ resource and the AWS error code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.discovery import caller_site, discover_task_access
+from ecr_autodeploy.aws.lambda_package import with_rules
 from ecr_autodeploy.aws.step_runner import Done, Installer
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.iam import TaskAccess
 from ecr_autodeploy.core.installation import (
+    RULES_FILE,
     InstallOptions,
     Step,
     install_steps,
     invoke_arn,
     routes,
+    rules_json,
     stack_for,
     uninstall_steps,
 )
@@ -47,6 +50,7 @@ class InstallReport:
     invoke_arn: str
     role_arn: str
     rule_names: tuple[str, ...]
+    rules_location: str
     dlq_url: str | None
     dlq_arn: str
     target_dlq_arn: str
@@ -64,6 +68,7 @@ class InstallReport:
             "invoke_arn": self.invoke_arn,
             "role_arn": self.role_arn,
             "rule_names": list(self.rule_names),
+            "rules_location": self.rules_location,
             "dlq_url": self.dlq_url,
             "dlq_arn": self.dlq_arn,
             "target_dlq_arn": self.target_dlq_arn,
@@ -105,7 +110,14 @@ def plan_install(
 ) -> tuple[Step, ...]:
     """Return the install plan; without `access` (not looked up) the policy uses the wider fallback patterns."""
     stack = stack_for(options, account, region)
-    return install_steps(stack, config, options, package=package, access=access or TaskAccess.unknown())
+    return install_steps(
+        stack,
+        config,
+        options,
+        package=with_rules(package, rules_json(config), RULES_FILE) if package else package,
+        access=access or TaskAccess.unknown(),
+        rules_in_package=True,
+    )
 
 
 def install(
@@ -117,17 +129,22 @@ def install(
     dry_run: bool = False,
     on_step: Callable[[Done], None] | None = None,
     installer: Installer | None = None,
+    on_plan: Callable[[Sequence[Step]], None] | None = None,
 ) -> InstallReport:
     """Create or update everything, idempotently; with dry_run only read and plan. Raise AwsError or ConfigError."""
     site = caller_site(clients)
     discovery = discover_task_access(clients, config, site)
     stack = stack_for(options, site.account, site.region)
-    planned = install_steps(stack, config, options, package=package, access=discovery.access)
+    rules = rules_json(config)
+    # The rules travel inside the package (no 4 KB environment limit); the environment names the file.
+    packaged = with_rules(package, rules, RULES_FILE)
+    planned = install_steps(stack, config, options, package=packaged, access=discovery.access, rules_in_package=True)
     report = InstallReport(
         function_arn=stack.function_arn,
         invoke_arn=invoke_arn(stack, options),
         role_arn=stack.role_arn,
         rule_names=tuple(route.rule for route in routes(stack, options)),
+        rules_location=f"in the function's package: {RULES_FILE} ({len(rules.encode()):,} bytes)",
         dlq_url=None,
         dlq_arn=stack.dlq_arn,
         target_dlq_arn=stack.target_dlq_arn,
@@ -139,6 +156,8 @@ def install(
     )
     if dry_run:
         return report
+    if on_plan is not None:
+        on_plan(planned)
     results, responses = (installer or Installer(clients)).run(planned, on_step)
     queue = responses.get(("create_queue", stack.dlq_name), {})
     # A boundary from other rules is no error (AWS denies what it lacks), but it is said where people look.
@@ -157,6 +176,7 @@ def uninstall(
     dry_run: bool = False,
     on_step: Callable[[Done], None] | None = None,
     installer: Installer | None = None,
+    on_plan: Callable[[Sequence[Step]], None] | None = None,
 ) -> UninstallReport:
     """Remove everything install creates for `options.name`, tolerating what is already gone; raise AwsError."""
     site = caller_site(clients)
@@ -164,5 +184,7 @@ def uninstall(
     planned = uninstall_steps(stack)
     if dry_run:
         return UninstallReport(planned, dry_run=True)
+    if on_plan is not None:
+        on_plan(planned)
     results, _responses = (installer or Installer(clients)).run(planned, on_step)
     return UninstallReport(planned, tuple(results))

@@ -54,6 +54,27 @@ def build_package(root: Path | None = None, entries: tuple[str, ...] = ENTRY_MOD
     return Package(buffer.getvalue(), files)
 
 
+def with_rules(data: bytes, rules: str, name: str) -> bytes:
+    """Return the zip `data` with the rules file `name` (at the root) added or replaced, deterministically.
+
+    Bytes that are not a zip (a placeholder in a plan) are returned as they are.
+    """
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        return data
+    source = zipfile.ZipFile(io.BytesIO(data))
+    entries = {info.filename: source.read(info) for info in source.infolist() if info.filename != name}
+    entries[name] = rules.encode("utf-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for filename in sorted(entries):
+            info = zipfile.ZipInfo(filename, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = _MODE
+            archive.writestr(info, entries[filename], compresslevel=9)
+    return buffer.getvalue()
+
+
 def lambda_modules(package_dir: Path, entries: tuple[str, ...] = ENTRY_MODULES) -> tuple[str, ...]:
     """Return the zip paths (``ecr_autodeploy/...py``) of the entry modules and every package module they import."""
     seen: set[str] = set()

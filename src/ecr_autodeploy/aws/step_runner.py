@@ -21,6 +21,7 @@ from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.aws.iam_steps import Action, Handled
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.installation import LEDGER_TTL_ATTRIBUTE, Earlier, Step, code_digest
+from ecr_autodeploy.core.stack import ALIAS
 
 Handler = Callable[[Any, Step, dict[str, Any]], Handled]
 
@@ -256,6 +257,39 @@ class Installer:
         scope = {"FunctionName": params["FunctionName"]}
         if "Qualifier" in params:
             scope["Qualifier"] = params["Qualifier"]
+        # Switching SnapStart on or off moves the permission between the function and its alias: the rule must
+        # not keep invoking the scope it no longer targets.
+        stale = self._remove_stale_permission(client, params)
+        action, response, detail = self._put_permission(client, params, scope)
+        return action, response, "; ".join(x for x in (detail, stale) if x)
+
+    def _remove_stale_permission(self, client: Any, params: dict[str, Any]) -> str:
+        """Remove the same statement from the other scope (alias or function); return what was removed."""
+        other = {"FunctionName": params["FunctionName"]}
+        if "Qualifier" not in params:
+            other["Qualifier"] = ALIAS
+        try:
+            policy = json.loads(client.get_policy(**other)["Policy"])
+        except ClientError as err:
+            if _code(err) != "ResourceNotFoundException":
+                raise
+            return ""
+        suffix = f":function:{params['FunctionName']}" + (f":{other['Qualifier']}" if "Qualifier" in other else "")
+        if not any(
+            s.get("Sid") == params["StatementId"] and str(s.get("Resource", "")).endswith(suffix)
+            for s in policy.get("Statement", [])
+        ):
+            return ""
+        try:
+            client.remove_permission(StatementId=params["StatementId"], **other)
+        except ClientError as err:
+            if _code(err) != "ResourceNotFoundException":
+                raise
+            return ""
+        where = f"alias {other['Qualifier']}" if "Qualifier" in other else "the unqualified function"
+        return f"removed the stale permission on {where}"
+
+    def _put_permission(self, client: Any, params: dict[str, Any], scope: dict[str, str]) -> Handled:
         try:
             policy = json.loads(client.get_policy(**scope)["Policy"])
         except ClientError as err:

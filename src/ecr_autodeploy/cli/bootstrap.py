@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from ecr_autodeploy.cli.context import AppContext, config_option, json_option, pass_app
+from ecr_autodeploy.cli.context import AppContext, config_option, pass_app
 from ecr_autodeploy.cli.install import name_option, warn
 from ecr_autodeploy.cli.output import echo_json
 from ecr_autodeploy.core.installation import InstallOptions
@@ -15,9 +15,8 @@ from ecr_autodeploy.core.installation import InstallOptions
 @config_option
 @name_option
 @click.option("--dry-run", is_flag=True, help="Print every call bootstrap would make, as JSON; change nothing.")
-@json_option
 @pass_app
-def bootstrap(app: AppContext, config_path: str | None, name: str, dry_run: bool, as_json: bool) -> None:
+def bootstrap(app: AppContext, config_path: str | None, name: str, dry_run: bool) -> None:
     """Create or update the permissions boundary of the function's role (run by an administrator).
 
     The boundary holds the execution policy computed from the rules; whoever holds only `policy --kind
@@ -26,6 +25,7 @@ def bootstrap(app: AppContext, config_path: str | None, name: str, dry_run: bool
     from ecr_autodeploy.aws.bootstrap import bootstrap as run_bootstrap
 
     config = app.config(config_path)
+    as_json = app.as_json
     show = None if (as_json or dry_run) else (lambda done: click.echo(done.describe()))
     report = run_bootstrap(app.clients(), config, InstallOptions(name=name), dry_run=dry_run, on_step=show)
     warn(report.notes)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 from ecr_autodeploy.cli.context import AppContext, config_option, pass_app
 from ecr_autodeploy.cli.install import name_option, warn
-from ecr_autodeploy.cli.output import echo_json
+from ecr_autodeploy.cli.output import echo_document, echo_json, table
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.iam import KINDS, TaskAccess, policies, unnamed_pinned_targets
 from ecr_autodeploy.core.stack import Site, Stack
@@ -69,4 +72,29 @@ def policy(
     found = policies(config, stack, task_access(app, config, discover, account))
     if kind in (None, "target"):
         warn(tuple(f"{arn}: {note}" for arn, part in found["target"].items() for note in part["notes"]))
-    echo_json(found[kind] if kind else found)
+    chosen = {kind: found[kind]} if kind else found
+    if app.output == "table":
+        click.echo(statements_table(chosen))
+    elif kind:
+        echo_document(found[kind])  # the IAM document itself, ready for put-role-policy
+    else:
+        echo_json(found)
+
+
+def statements_table(documents: Mapping[str, Mapping[str, Any]]) -> str:
+    """Return the statements of policy documents as a table (the documents in full: --output json)."""
+    rows = []
+    for kind, document in documents.items():
+        for statement in document.get("Statement", []):
+            actions = statement.get("Action", [])
+            resources = statement.get("Resource", [])
+            rows.append(
+                (
+                    kind,
+                    statement.get("Sid", "-"),
+                    statement.get("Effect", "-"),
+                    ", ".join(actions) if isinstance(actions, list) else str(actions),
+                    ", ".join(resources) if isinstance(resources, list) else str(resources),
+                )
+            )
+    return table(("KIND", "SID", "EFFECT", "ACTIONS", "RESOURCES"), rows, states=())

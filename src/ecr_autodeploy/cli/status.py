@@ -1,40 +1,88 @@
-"""``ecr-autodeploy status``: every mapped service, what it runs, the newest image its rule allows, drift."""
+"""``ecr-autodeploy status``: every mapped service, what it runs, the newest image its rule allows, drift.
+
+``--html FILE`` writes the same as one self-contained page (cli/status_page.py).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
 import click
 
-from ecr_autodeploy.cli.context import AppContext, config_option, json_option, pass_app
-from ecr_autodeploy.cli.output import echo_json, short_digest, table
+from ecr_autodeploy.cli.context import AppContext, config_option, installation_options, pass_app
+from ecr_autodeploy.cli.output import echo_json, short_digest, show_notes, table
+from ecr_autodeploy.core.config import Config
+from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.engine.survey import SurveyRow
+
+role_option = click.option(
+    "--assume-role-arn",
+    help="Reach the services through this role (another account), for targets whose rule names no role_arn.",
+)
+
+
+def with_role(config: Config, role_arn: str | None) -> Config:
+    """Return the rules with `role_arn` on every target that names no role (unchanged without one)."""
+    if role_arn is None:
+        return config
+    if config.mode == "seed":
+        raise click.UsageError("--assume-role-arn needs a rules file (the two-regex mode has no targets to give it)")
+    rules = tuple(
+        replace(rule, targets=tuple(t if t.role_arn else replace(t, role_arn=role_arn) for t in rule.targets))
+        for rule in config.rules
+    )
+    return replace(config, rules=rules)
+
+
+def account_of(ref: ServiceRef) -> str | None:
+    """Return the account of a service reached through a role (None: the caller's own)."""
+    key = ref.ledger_key
+    return key.split(":", 1)[0] if ":" in key else None
+
+
+def row_data(row: SurveyRow) -> dict[str, Any]:
+    """Return one row as JSON data: the engine's, with the account of a cross-account service."""
+    return {**row.to_dict(), "account": account_of(row.target.ref), "service_key": row.key}
 
 
 @click.command()
 @config_option
-@json_option
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False, writable=True), help="Also write a self-contained HTML page."
+)
+@role_option
+@installation_options
 @pass_app
-def status(app: AppContext, config_path: str | None, as_json: bool) -> None:
+def status(app: AppContext, config_path: str | None, html_path: str | None, assume_role_arn: str | None) -> None:
     """Show every mapped service: running image, newest allowed image, drift, last deployment."""
     region = app.clients().region
-    surveyed = app.app(app.config(config_path)).reconciler.survey.run(region)
-    if as_json:
-        echo_json(
-            {
-                "region": region,
-                "repositories": surveyed.repositories,
-                "services": [row.to_dict() for row in surveyed.rows],
-                "notes": list(surveyed.notes),
-            }
-        )
+    config = with_role(app.config(config_path), assume_role_arn)
+    surveyed = app.app(config).reconciler.survey.run(region)
+    data = {
+        "region": region,
+        "repositories": surveyed.repositories,
+        "services": [row_data(row) for row in surveyed.rows],
+        "notes": list(surveyed.notes),
+    }
+    if html_path is not None:
+        from ecr_autodeploy.cli.status_page import page
+
+        Path(html_path).write_text(page(data), encoding="utf-8")
+        click.echo(f"wrote {html_path}", err=True)
+    if app.as_json:
+        echo_json(data)
         return
     click.echo(
         table(
             ("SERVICE", "REPOSITORY", "RUNNING", "NEWEST ALLOWED", "DRIFT", "LAST DEPLOYMENT"),
             [_row(r) for r in surveyed.rows],
+            states=(4, 5),
+            keep=(0,),
         )
     )
-    for note in surveyed.notes:
-        click.echo(f"note: {note}", err=True)
+    show_notes(surveyed.notes)
 
 
 def _row(row: SurveyRow) -> tuple[str, ...]:
@@ -47,4 +95,4 @@ def _row(row: SurveyRow) -> tuple[str, ...]:
     state, when = row.last_deployment
     last = " ".join(x for x in (state, when) if x) or "-"
     drift = d.state if d.state != "error" else f"error: {d.reason}"
-    return (row.target.key, row.repository.name, running or "-", newest, drift, last)
+    return (row.key, row.repository.name, running or "-", newest, drift, last)

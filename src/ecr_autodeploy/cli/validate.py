@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ecr_autodeploy.cli.context import AppContext, json_option, pass_app
+from ecr_autodeploy.cli.context import AppContext, pass_app
 from ecr_autodeploy.cli.output import echo_json, table
 
 
 @click.command()
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
-@json_option
 @pass_app
-def validate(app: AppContext, config_path: str, as_json: bool) -> None:
+def validate(app: AppContext, config_path: str) -> None:
     """Check a rules file; print its rules, or the error naming the rule and field."""
     config = app.config(config_path)
     rows = [
@@ -25,7 +24,7 @@ def validate(app: AppContext, config_path: str, as_json: bool) -> None:
         )
         for r in config.rules
     ]
-    if as_json:
+    if app.as_json:
         echo_json(
             {
                 "source": config.source,

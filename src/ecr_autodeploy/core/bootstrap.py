@@ -11,11 +11,10 @@ on a role an earlier install created without one. Uninstall never removes the bo
 from __future__ import annotations
 
 from ecr_autodeploy.core.config import Config
-from ecr_autodeploy.core.iam import TaskAccess, execution_policy
+from ecr_autodeploy.core.iam import TaskAccess, boundary_policy
 from ecr_autodeploy.core.installation import Step, as_json
 from ecr_autodeploy.core.stack import Stack
 
-MANAGED_POLICY_LIMIT = 6144  # IAM: characters of a managed policy document, whitespace excluded
 MAX_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
 
 
@@ -24,9 +23,11 @@ def boundary_description(stack: Stack) -> str:
     return f"ecr-autodeploy: the most the {stack.function_name} function's role may ever do (bootstrap)"
 
 
-def bootstrap_steps(stack: Stack, config: Config, access: TaskAccess) -> tuple[Step, ...]:
-    """Return the bootstrap plan: write the boundary policy, then put it on an existing role that lacks it."""
-    return (
+def bootstrap_steps(stack: Stack, config: Config, access: TaskAccess) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+    """Return the bootstrap plan (write the boundary policy, then put it on an existing role that lacks it) and
+    notes on what was folded to fit a managed policy (core.policy_fit)."""
+    boundary, notes = boundary_policy(config, stack, access)
+    steps = (
         Step(
             "writing permissions boundary",
             stack.boundary_name,
@@ -35,7 +36,7 @@ def bootstrap_steps(stack: Stack, config: Config, access: TaskAccess) -> tuple[S
             {
                 "PolicyArn": stack.boundary_arn,
                 "PolicyName": stack.boundary_name,
-                "PolicyDocument": as_json(execution_policy(config, stack, access)),
+                "PolicyDocument": as_json(boundary),
                 "Description": boundary_description(stack),
             },
         ),
@@ -47,3 +48,4 @@ def bootstrap_steps(stack: Stack, config: Config, access: TaskAccess) -> tuple[S
             {"RoleName": stack.role_name, "PermissionsBoundary": stack.boundary_arn},
         ),
     )
+    return steps, notes

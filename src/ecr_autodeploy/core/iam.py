@@ -11,7 +11,7 @@ Least privilege, resource by resource (https://docs.aws.amazon.com/service-autho
     that the ``notify:`` settings name.
 Families and roles come from the live services (aws.discovery) and from the rules (core.task_access); when
 nothing was looked up (``TaskAccess.unknown()``) only what the rules name is granted, never a wildcard. The
-same document is the role's permissions boundary (core.bootstrap).
+same document is the role's permissions boundary (core.bootstrap), folded to fit a managed policy if need be.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ecr_autodeploy.core.console_policy import console_policy
 from ecr_autodeploy.core.ecs_grants import ecs_statements
 from ecr_autodeploy.core.installer_policy import installer_policy
 from ecr_autodeploy.core.policy import Policy, document, statement
+from ecr_autodeploy.core.policy_fit import INLINE_POLICY_LIMIT, MANAGED_POLICY_LIMIT, fit
 from ecr_autodeploy.core.scopes import repository_patterns, service_scopes
 from ecr_autodeploy.core.stack import Stack
 from ecr_autodeploy.core.target_policies import target_policies
@@ -31,7 +32,7 @@ from ecr_autodeploy.core.task_access import TaskAccess, merged, named_access, un
 
 KINDS = ("execution", "installer", "console", "target")
 
-__all__ = ["KINDS", "TaskAccess", "execution_policy", "policies", "unnamed_pinned_targets"]
+__all__ = ["KINDS", "TaskAccess", "boundary_policy", "execution_policy", "policies", "unnamed_pinned_targets"]
 
 # Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
 _SECRET_SUFFIX = "-??????"
@@ -52,8 +53,19 @@ def execution_policy(config: Config, stack: Stack, access: TaskAccess) -> Policy
     """Return the inline policy of the function's role: exactly what the deploy path calls, on what it calls.
 
     `access` is what discovery read (or ``TaskAccess.unknown()``); the families and roles the rules name are
-    added to it.
+    added to it. Over IAM's inline limit, resources are folded into shared prefixes (core.policy_fit).
     """
+    policy, _notes = fit(exact_execution_policy(config, stack, access), INLINE_POLICY_LIMIT, "the role's policy")
+    return policy
+
+
+def boundary_policy(config: Config, stack: Stack, access: TaskAccess) -> tuple[Policy, tuple[str, ...]]:
+    """Return the permissions boundary (the execution policy within a managed policy's limit) and fold notes."""
+    return fit(exact_execution_policy(config, stack, access), MANAGED_POLICY_LIMIT, "the permissions boundary")
+
+
+def exact_execution_policy(config: Config, stack: Stack, access: TaskAccess) -> Policy:
+    """Return the execution policy with every resource named, whatever its size."""
     site = stack.site
     scopes = service_scopes(config)
     local = [s for s in scopes if s.role_arn is None]

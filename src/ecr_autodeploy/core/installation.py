@@ -20,7 +20,7 @@ from typing import Any
 
 from ecr_autodeploy.core.config import ENV_CONFIG, Config
 from ecr_autodeploy.core.errors import ConfigError
-from ecr_autodeploy.core.iam import TaskAccess, execution_policy
+from ecr_autodeploy.core.iam import TaskAccess, boundary_policy, execution_policy
 from ecr_autodeploy.core.ledger_items import FUNCTION_TIMEOUT_ENV, FUNCTION_TIMEOUT_SECONDS, LEDGER_TABLE_ENV
 from ecr_autodeploy.core.patterns import RECONCILE_INPUT, RECONCILE_SCHEDULE, deployment_pattern, ecr_pattern
 from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
@@ -37,6 +37,10 @@ QUEUE_ATTRIBUTES = {"MessageRetentionPeriod": str(14 * 24 * 3600), "SqsManagedSs
 LEDGER_KEY = "pk"
 LEDGER_TTL_ATTRIBUTE = "expires_at"
 ENVIRONMENT_LIMIT = 4096  # Lambda: all environment variables together, keys and values, in bytes
+# install ships the rules inside the package, next to the code: no 4 KB limit, read once at cold start (a file on
+# the function's local disk), and the code and its rules change together. AUTODEPLOY_CONFIG names the file,
+# relative to the package's root (LAMBDA_TASK_ROOT); the template, which has no package of its own, inlines them.
+RULES_FILE = "ecr_autodeploy_rules.json"
 
 
 @dataclass(frozen=True)
@@ -118,13 +122,21 @@ def routes(stack: Stack, options: InstallOptions) -> tuple[Route, ...]:
     return tuple(found)
 
 
-def environment(config: Config, stack: Stack, timeout: int = FUNCTION_TIMEOUT_SECONDS) -> dict[str, str]:
+def rules_json(config: Config) -> str:
+    """Return the rules as the compact JSON the function reads (in the package, or inline)."""
+    return json.dumps(config.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def environment(
+    config: Config, stack: Stack, timeout: int = FUNCTION_TIMEOUT_SECONDS, *, rules_in_package: bool = False
+) -> dict[str, str]:
     """Return the function's environment; raise ConfigError when it exceeds what Lambda holds.
 
-    The timeout goes along so the function derives its lock lease from it (core/ledger_items.lock_lease).
+    The timeout goes along so the function derives its lock lease from it (core/ledger_items.lock_lease). With
+    `rules_in_package` the rules are the package's RULES_FILE and the variable only names it.
     """
     variables = {
-        ENV_CONFIG: json.dumps(config.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        ENV_CONFIG: RULES_FILE if rules_in_package else rules_json(config),
         ENV_LEDGER_TABLE: stack.table_name,
         FUNCTION_TIMEOUT_ENV: str(timeout),
     }
@@ -132,12 +144,15 @@ def environment(config: Config, stack: Stack, timeout: int = FUNCTION_TIMEOUT_SE
     if size > ENVIRONMENT_LIMIT:
         raise ConfigError(
             config.source,
-            f"the rules take {size} bytes as JSON; a Lambda environment holds at most {ENVIRONMENT_LIMIT}",
+            f"the rules take {size} bytes as JSON; a Lambda environment holds at most {ENVIRONMENT_LIMIT} "
+            "(`install` ships them inside the package instead)",
         )
     return variables
 
 
-def function_settings(stack: Stack, config: Config, options: InstallOptions) -> dict[str, Any]:
+def function_settings(
+    stack: Stack, config: Config, options: InstallOptions, *, rules_in_package: bool = False
+) -> dict[str, Any]:
     """Return the function's configuration (CreateFunction parameters other than name, role and code)."""
     return {
         "Runtime": options.runtime,
@@ -146,7 +161,7 @@ def function_settings(stack: Stack, config: Config, options: InstallOptions) -> 
         "MemorySize": options.memory,
         "Timeout": options.timeout,
         "Description": "Deploys new ECR images to ECS services (ecr-autodeploy)",
-        "Environment": {"Variables": environment(config, stack, options.timeout)},
+        "Environment": {"Variables": environment(config, stack, options.timeout, rules_in_package=rules_in_package)},
         "LoggingConfig": {
             "LogFormat": "JSON",
             "ApplicationLogLevel": "INFO",
@@ -184,11 +199,21 @@ def stack_for(options: InstallOptions, account: str, region: str) -> Stack:
 
 
 def install_steps(
-    stack: Stack, config: Config, options: InstallOptions, *, package: bytes, access: TaskAccess
+    stack: Stack,
+    config: Config,
+    options: InstallOptions,
+    *,
+    package: bytes,
+    access: TaskAccess,
+    rules_in_package: bool = False,
 ) -> tuple[Step, ...]:
-    """Return every step of an install, in order; raise ConfigError for options AWS would refuse."""
+    """Return every step of an install, in order; raise ConfigError for options AWS would refuse.
+
+    With `rules_in_package` the package holds the rules (RULES_FILE) and the environment names that file.
+    """
     _check(options)
     policy = as_json(execution_policy(config, stack, access))
+    boundary, _notes = boundary_policy(config, stack, access)
     qualifier = {"Qualifier": ALIAS} if options.snapstart else {}
     attributes, key_schema = ledger_key_schema()
     steps = [
@@ -199,7 +224,7 @@ def install_steps(
             stack.boundary_name,
             "iam",
             "check_boundary",
-            {"PolicyArn": stack.boundary_arn, "PolicyDocument": policy},
+            {"PolicyArn": stack.boundary_arn, "PolicyDocument": as_json(boundary)},
         ),
         _queue(stack.dlq_name, dict(QUEUE_ATTRIBUTES)),
         _queue(stack.target_dlq_name, {**QUEUE_ATTRIBUTES, "Policy": as_json(target_dlq_policy(stack))}),
@@ -261,7 +286,7 @@ def install_steps(
                 "FunctionName": stack.function_name,
                 "Role": stack.role_arn,
                 "Code": {"ZipFile": package},
-                **function_settings(stack, config, options),
+                **function_settings(stack, config, options, rules_in_package=rules_in_package),
             },
         ),
     ]

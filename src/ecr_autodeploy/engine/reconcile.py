@@ -77,11 +77,13 @@ class Reconciler:
         # One conditional write per notice: all at once, not one after another.
         messages = [m for m in concurrently(self._drift_message, noticed) if m is not None]
         for (name, registry_id, digest, tag), rows in groups.items():
-            if self.dry_run:
-                outcomes.extend(row_outcome(row, "drift") for row in rows)
-                continue
             event = _event(run_id, region, rows[0], name, registry_id, tag, digest)
             deployed = self.deployer.decide_and_apply(event, [r.target for r in rows], surveyed.reads)
+            if self.dry_run:
+                # The same decision as the real run (a claimed digest is a duplicate); what it would deploy is drift.
+                drift = {row.target.key: row_outcome(row, "drift") for row in rows}
+                outcomes.extend(drift[o.target] if o.status == "planned" else o for o in deployed)
+                continue
             outcomes.extend(deployed)
             now = self._clock()
             messages.extend(m for o in deployed if (m := started_message(o, event, now)) is not None)

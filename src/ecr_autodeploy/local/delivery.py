@@ -23,11 +23,14 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import logging
+import tempfile
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -131,6 +134,7 @@ class Delivery:
         self._patch = skip_lambda_targets()
         self._patched = False
         self._handler: Callable[[object, object], Any] | None = None
+        self._task_root: tempfile.TemporaryDirectory[str] | None = None
         self._config: dict[str, Any] = {}
         self._retries = _DEFAULT_RETRIES
         self._on_failure: str | None = None
@@ -195,6 +199,9 @@ class Delivery:
         if self._patched:
             self._patched = False
             self._patch.__exit__(None, None, None)
+        root, self._task_root = self._task_root, None
+        if root is not None:
+            root.cleanup()
 
     def _load_function(self) -> None:
         lam = self._clients.client("lambda", self.region)
@@ -206,6 +213,7 @@ class Delivery:
                 invoke = {}
         self._retries = int(invoke.get("MaximumRetryAttempts", _DEFAULT_RETRIES))
         self._on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self._unpack_code()
         module_name, _, attribute = str(self._config["Handler"]).rpartition(".")
         spec = importlib.util.find_spec(module_name)
         if spec is None or spec.loader is None:
@@ -214,6 +222,15 @@ class Delivery:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self._handler = getattr(module, attribute)
+
+    def _unpack_code(self) -> None:
+        """Unpack the function's zip as Lambda does (LAMBDA_TASK_ROOT): the rules install put in it are read there."""
+        from ecr_autodeploy.local.emulator import backend
+
+        code = backend("lambda", self.region, self._account).get_function(self.function_name).code_bytes
+        self._task_root = tempfile.TemporaryDirectory(prefix="ecr-autodeploy-task-")
+        with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            archive.extractall(self._task_root.name)
 
     # ---- delivering -----------------------------------------------------------------------------------------
 
@@ -293,6 +310,7 @@ class Delivery:
             "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.get("MemorySize", 128)),
+            "LAMBDA_TASK_ROOT": self._task_root.name if self._task_root else "",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.get('Runtime', 'python3.12')}",
         }
         context = LambdaContext(

@@ -87,9 +87,7 @@ class Steps:
 
     def show(self, invocation: Invocation) -> None:
         """Print one invocation: its event and its outcomes, or its error."""
-        outcomes = ", ".join(f"{o.get('status')} {o.get('service')}" for o in invocation.outcomes) or "no outcome"
-        error = f"; ERROR {invocation.error}" if invocation.error else ""
-        self.say(f"  function invoked on {invocation.event['id']} ({invocation.seconds:.2f}s): {outcomes}{error}")
+        self.say(f"  {invocation_line(invocation)}")
 
     def watch_all(
         self, clients: Clients, built: World, deployed: dict[str, dict[str, Any]]
@@ -179,6 +177,20 @@ class Steps:
         verdict = "as expected" if result.ok else f"NOT as expected: {'; '.join(c.what for c in failed)}"
         self.say(f"scenario {number} {verdict} ({result.seconds:.1f}s)")
         return result
+
+
+def invocation_line(invocation: Invocation, *, image: bool = False) -> str:
+    """Return one line saying what the function did on one event (with `image`: which image it was about)."""
+    outcomes = ", ".join(f"{o.get('status')} {o.get('service')}" for o in invocation.outcomes) or "no outcome"
+    error = f"; ERROR {invocation.error}" if invocation.error else ""
+    about = str(invocation.event.get("id"))
+    detail = invocation.event.get("detail", {})
+    if image and isinstance(detail, dict) and detail.get("repository-name"):
+        tag = detail.get("image-tag") or str(detail.get("image-digest", ""))[:19]
+        about = f"{invocation.event.get('detail-type')} {detail['repository-name']}:{tag}"
+    elif image and isinstance(detail, dict) and detail.get("eventName"):
+        about = f"{detail['eventName']} {detail.get('deploymentId', '')}".strip()
+    return f"function invoked on {about} ({invocation.seconds:.2f}s): {outcomes}{error}"
 
 
 def deployed_outcomes(invocations: Sequence[Invocation]) -> dict[str, dict[str, Any]]:
