@@ -141,11 +141,11 @@ class Executor:
                 assert plan.register is not None  # a register plan always carries its parameters
                 arn = registered = self.cluster.register(t.ref, plan.register)
                 self._still_ours(ledger, t, owner, "updating the service")
-                deployment = self.cluster.update(t.ref, task_definition=arn)
+                deployment = self.cluster.update(t.ref, task_definition=arn, deployment=plan.deployment_configuration)
             else:
                 arn = plan.current_task_definition or ""
                 self._still_ours(ledger, t, owner, "updating the service")
-                deployment = self.cluster.update(t.ref, force=True)
+                deployment = self.cluster.update(t.ref, force=True, deployment=plan.deployment_configuration)
         except (AwsError, LockLost) as err:
             if registered is not None:
                 self._deregister(t.ref, registered)
