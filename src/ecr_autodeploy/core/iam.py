@@ -2,6 +2,10 @@
 
 Least privilege, resource by resource (https://docs.aws.amazon.com/service-authorization/latest/reference/):
   * ``ecs:DescribeServices``/``ecs:UpdateService`` on the long service ARNs the rules name (core.scopes);
+  * the Service Deployments API on those services and their service deployments and revisions
+    (``service-deployment/CLUSTER/SERVICE/*``, ``service-revision/CLUSTER/SERVICE/*``): List, Describe and
+    DescribeServiceRevisions to follow a deployment, StopServiceDeployment only for rules that roll back
+    (a native strategy's rollback); ContinueServiceDeployment is the CLI's (``continue``), not the function's;
   * ``ecs:RegisterTaskDefinition`` (and ``ecs:TagResource`` while registering) on the task-definition families
     of the pinned services, ``iam:PassRole`` on their task and execution roles, only to ``ecs-tasks``;
   * ``ecr:DescribeImages``/``ListImages``/``BatchGetImage`` on the repositories the rules match (a glob keeps its
@@ -25,7 +29,7 @@ from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.console_policy import console_policy
 from ecr_autodeploy.core.installer_policy import installer_policy
 from ecr_autodeploy.core.policy import ECS_TASKS, Policy, document, statement
-from ecr_autodeploy.core.scopes import repository_patterns, service_arns, service_scopes
+from ecr_autodeploy.core.scopes import ServiceScope, repository_patterns, service_arns, service_scopes
 from ecr_autodeploy.core.stack import Stack
 
 KINDS = ("execution", "installer", "console")
@@ -69,6 +73,7 @@ def execution_policy(config: Config, stack: Stack, access: TaskAccess) -> Policy
         )
         # DescribeTaskDefinition has no resource-level permissions.
         statements.append(statement("ReadTaskDefinitions", ["ecs:DescribeTaskDefinition"], ["*"]))
+        statements.extend(service_deployment_statements(stack, local, rollback=any_rollback(config)))
     pinned_regions = list(dict.fromkeys(s.region for s in local if s.strategy == "pin"))
     if pinned_regions:
         if access.known:
@@ -114,6 +119,38 @@ def execution_policy(config: Config, stack: Stack, access: TaskAccess) -> Policy
     )
     statements.append(statement("DeadLetters", ["sqs:SendMessage"], [stack.dlq_arn]))
     return document(statements)
+
+
+def service_deployment_statements(stack: Stack, scopes: list[ServiceScope], *, rollback: bool) -> list[dict[str, Any]]:
+    """Return the Service Deployments grants: follow the services' deployments; stop them when a rule rolls back.
+
+    The authorization reference names both the service and the service deployment (or revision) as resources of
+    the Describe calls, so both are granted.
+    """
+    services = service_arns(stack, scopes)
+
+    def of(kind: str) -> list[str]:
+        return list(
+            dict.fromkeys(stack.site.arn("ecs", f"{kind}/{s.cluster}/{s.service}/*", region=s.region) for s in scopes)
+        )
+
+    found = [
+        statement("ListServiceDeployments", ["ecs:ListServiceDeployments"], services),
+        statement(
+            "DescribeServiceDeployments", ["ecs:DescribeServiceDeployments"], [*services, *of("service-deployment")]
+        ),
+        statement("DescribeServiceRevisions", ["ecs:DescribeServiceRevisions"], [*services, *of("service-revision")]),
+    ]
+    if rollback:
+        found.append(
+            statement("StopServiceDeployments", ["ecs:StopServiceDeployment"], [*services, *of("service-deployment")])
+        )
+    return found
+
+
+def any_rollback(config: Config) -> bool:
+    """Return True when some rule rolls back (seed mode never does)."""
+    return any(rule.rollback for rule in config.rules)
 
 
 def notify_statements(config: Config, stack: Stack) -> list[dict[str, Any]]:
