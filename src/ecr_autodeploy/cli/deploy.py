@@ -1,7 +1,9 @@
 """``ecr-autodeploy deploy``: a manual deploy of one image to one service, with the same engine as events.
 
-``--wait`` follows the deployment it started, by id and rolloutState (never the services_stable waiter, which
-calls a rolled-back service stable), prints progress on stderr and exits non-zero unless it COMPLETED.
+``--wait`` follows the deployment it started, by its service deployment where ECS has the API (else by id and
+rolloutState; never the services_stable waiter, which calls a rolled-back service stable), prints progress with
+the lifecycle stage on stderr and exits non-zero unless it COMPLETED. A deployment ECS holds at a PAUSE hook ends
+the wait without failing: ``ecr-autodeploy continue`` resumes it.
 """
 
 from __future__ import annotations
@@ -100,6 +102,13 @@ def deploy(
     rolled_back = _roll_back(deployer, target, outcome, status) if rollback else None
     if as_json:
         echo_json(_with_rollout(result, status, rolled_back))
+    if status.state == "PAUSED":
+        click.echo(
+            f"{cluster}/{service}: deployment {status.deployment_id} paused at {status.progress or status.stage}; "
+            f"resume it with: ecr-autodeploy continue --cluster {cluster} {service}",
+            err=True,
+        )
+        return
     if status.state != "COMPLETED":
         extra = f"; rolled back to {rolled_back.rsplit('/', 1)[-1]}" if rolled_back else ""
         raise RolloutError(
@@ -115,6 +124,8 @@ def _follow(deployer: Deployer, target: Target, deployment_id: str, timeout: flo
 
     def progress(status: RolloutStatus, elapsed: float) -> None:
         line = f"{status.state} running {status.running}/{status.desired} pending {status.pending}"
+        if status.progress:
+            line = f"{line} {status.progress}"
         if not last or last[-1] != line:
             click.echo(f"{target.cluster}/{target.service}: {line} ({elapsed:.0f}s)", err=True)
             last.append(line)
@@ -138,6 +149,8 @@ def _roll_back(deployer: Deployer, target: Target, outcome: Outcome, status: Rol
         previous_task_definition=outcome.previous_task_definition,
         wanted=True,
         ecs_rolled_back=status.rolled_back,
+        ecs_acting=status.ecs_acting,
+        service_deployment_arn=status.service_deployment,
     )
     result = Rollback(deployer.gather, deployer.locks).run(request)
     click.echo(f"{target.cluster}/{target.service}: {result.decision.reason}", err=True)

@@ -11,6 +11,7 @@ import click
 
 from ecr_autodeploy import __version__
 from ecr_autodeploy.cli import (
+    continue_,
     demo,
     deploy,
     install,
@@ -55,6 +56,7 @@ for _command in (
     replay.replay,
     plan.plan,
     deploy.deploy,
+    continue_.continue_command,
     validate.validate,
     demo.demo,
     install.install,
