@@ -151,7 +151,7 @@ def judge_service_deployment(
         reason = f"paused at {sd.stage or 'a lifecycle hook'} (hook {hook.hook_id}); ecr-autodeploy continue resumes it"
         return replace(base, state="PAUSED", reason=reason, ecs_acting=True, hook_id=hook.hook_id)
     if sd.status in ECS_ACTING:
-        reason = _failure(sd, f"ECS {sd.status}")
+        reason = _failure(sd, acting=True)
         if failed:
             rolled_back = sd.status != "STOP_REQUESTED"
             return replace(base, state="FAILED", reason=reason, rolled_back=rolled_back, ecs_acting=True)
@@ -160,22 +160,21 @@ def judge_service_deployment(
     return replace(base, ecs_acting=baking)
 
 
-def _failure(sd: ServiceDeployment, lead: str = "") -> str:
+def _failure(sd: ServiceDeployment, acting: bool = False) -> str:
     """Return ECS's reason for a failed (or failing) service deployment, naming the alarms that fired."""
-    parts = [p for p in (lead, sd.reason, sd.rollback_reason) if p]
-    if sd.triggered_alarms:
+    parts = [p.rstrip(".") for p in (sd.reason, sd.rollback_reason) if p]
+    if sd.triggered_alarms and not any(a in " ".join(parts) for a in sd.triggered_alarms):
         alarm = "alarm" if len(sd.triggered_alarms) == 1 else "alarms"
-        named = f"CloudWatch {alarm} {', '.join(sd.triggered_alarms)} in ALARM"
-        if not any(a in " ".join(parts) for a in sd.triggered_alarms):
-            parts.append(named)
+        parts.append(f"CloudWatch {alarm} {', '.join(sd.triggered_alarms)} in ALARM")
     text = "; ".join(dict.fromkeys(parts)) or f"service deployment {sd.status}"
-    if sd.status == "ROLLBACK_SUCCESSFUL":
-        text = f"{text} (rolled back by ECS, service deployment ROLLBACK_SUCCESSFUL)"
-    elif sd.status == "ROLLBACK_FAILED":
-        text = f"{text} (ECS's rollback FAILED: look at the service)"
-    elif sd.status == "STOPPED":
-        text = f"{text} (service deployment STOPPED)"
-    return text
+    if acting:
+        what = "rolling back" if sd.status != "STOP_REQUESTED" else "stopping"
+        return f"{text} (ECS is {what}: {sd.status})"
+    return {
+        "ROLLBACK_SUCCESSFUL": f"{text} (rolled back by ECS: ROLLBACK_SUCCESSFUL)",
+        "ROLLBACK_FAILED": f"{text} (ECS's rollback FAILED: ROLLBACK_FAILED; look at the service)",
+        "STOPPED": f"{text} (service deployment STOPPED)",
+    }.get(sd.status, text)
 
 
 def _traffic(sd: ServiceDeployment) -> float | None:

@@ -168,6 +168,8 @@ class NativeRollouts:
 
     def _enter(self, service: Any, run: Run) -> None:
         step = run.steps[run.index]
+        if step.production > 0 and run.errors_since is None:
+            run.errors_since = self.minutes()  # the failing requests begin with the first production traffic
         fields: dict[str, Any] = {"lifecycleStage": step.stage}
         if step.pause:
             run.hook = f"hook-{uuid.uuid4().hex[:12]}"
@@ -198,7 +200,8 @@ class NativeRollouts:
             if breaker.get("enable") and run.failures >= max(3, math.ceil(desired / 2)):
                 self._roll_back(service, run, "ECS deployment circuit breaker: tasks failed to start.", ())
             return False
-        running = min(desired, int(green.get("runningCount", 0)) + max(1, desired // 2))
+        # A blue/green style deployment starts the whole new revision at once (it takes no traffic yet).
+        running = desired
         green |= {"runningCount": running, "pendingCount": desired - running, "updatedAt": datetime.now(UTC)}
         service.deployments = [green if d["id"] == run.green else d for d in deployments]
         self.book.target(
