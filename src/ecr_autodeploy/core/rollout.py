@@ -138,7 +138,10 @@ def judge_service_deployment(
         wait_seconds=planned_seconds(sd.configuration),
     )
     if sd.status == "SUCCESSFUL":
-        return replace(base, state="COMPLETED", reason=sd.reason or "service deployment SUCCESSFUL")
+        done = (
+            f"{sd.reason.rstrip('.')} (service deployment SUCCESSFUL)" if sd.reason else "service deployment SUCCESSFUL"
+        )
+        return replace(base, state="COMPLETED", reason=done)
     if sd.status in FAILED_STATUSES:
         if sd.status == "STOPPED" and current is not None and current != sd.arn:
             return replace(base, state="SUPERSEDED", reason=f"stopped; ECS now runs service deployment {current}")
