@@ -185,3 +185,14 @@ def test_without_the_api_the_deployments_list_judges_as_before() -> None:
     live.deployments = [replace(live.deployments[0], rollout_state="COMPLETED")]
     assert w.sweep(deployed.deployment_id).status == "completed"
     assert w.cluster.service_deployment_list is None
+
+
+def test_a_stopped_native_deployment_is_reported_failed_and_not_stopped_again() -> None:
+    w = World({"rollback": True}, configuration=CANARY)
+    deployed = w.deploy()
+    assert deployed.deployment_id is not None
+    w.service_deployment(deployed.deployment_id, "STOPPED", "PRODUCTION_TRAFFIC_SHIFT", reason="stopped by a person")
+    judged = w.sweep(deployed.deployment_id)
+    assert (judged.status, judged.rolled_back) == ("rollout_failed", None)
+    assert "nothing to stop" in judged.reason
+    assert w.cluster.stopped == []

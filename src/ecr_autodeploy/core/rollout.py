@@ -33,6 +33,7 @@ RolloutState = Literal["IN_PROGRESS", "PAUSED", "COMPLETED", "FAILED", "SUPERSED
 # Service deployment statuses while ECS itself rolls back or stops: in progress, and left to ECS.
 ECS_ACTING = frozenset({"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED"})
 FAILED_STATUSES = frozenset({"STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"})
+OPEN_STATUSES = frozenset({"PENDING", "IN_PROGRESS"}) | ECS_ACTING
 # Stages in which a native strategy waits on purpose (bake times between traffic shifts).
 BAKING_STAGES = frozenset({"BAKE_TIME", "TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT"})
 

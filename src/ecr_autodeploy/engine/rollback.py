@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.model import Deployment, ServiceRef
-from ecr_autodeploy.core.rollout import RollbackDecision, decide_rollback
+from ecr_autodeploy.core.rollout import OPEN_STATUSES, RollbackDecision, decide_rollback
 from ecr_autodeploy.engine.gather import Gather
 from ecr_autodeploy.engine.locks import ServiceLocks
 
@@ -96,6 +96,11 @@ class Rollback:
         arn = r.service_deployment_arn
         if arn is None:
             return RollbackResult(RollbackDecision(False, "its service deployment is not known; not rolled back"))
+        found = (self.gather.cluster.service_deployments(r.ref, [arn]) or {}).get(arn)
+        if found is not None and found.status not in OPEN_STATUSES:
+            # A finished service deployment cannot be stopped (ECS answers ConflictException).
+            reason = f"its service deployment is {found.status}: nothing to stop; not rolled back"
+            return RollbackResult(RollbackDecision(False, reason))
         self.gather.cluster.stop_service_deployment(r.ref, arn, rollback=True)
         return RollbackResult(decision, stopped=arn)
 

@@ -27,7 +27,6 @@ from typing import Any
 from ecr_autodeploy.local.emulator import backend
 from ecr_autodeploy.local.service_deployments import ServiceDeploymentBook
 
-NATIVE = frozenset({"BLUE_GREEN", "LINEAR", "CANARY"})
 ALARM_AFTER_MINUTES = 1.0  # a CloudWatch alarm's evaluation period, in emulated minutes
 Emit = Callable[[Any, dict[str, Any], str, str, str], None]  # (service, deployment, event name, reason, level)
 Say = Callable[[Any, str], None]  # a message in the service's events

@@ -40,7 +40,8 @@ from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.image_refs import split_image
-from ecr_autodeploy.local.ecs_native import NATIVE, NativeRollouts
+from ecr_autodeploy.core.model import NATIVE_STRATEGIES
+from ecr_autodeploy.local.ecs_native import NativeRollouts
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 from ecr_autodeploy.local.events import deployment_detail
 from ecr_autodeploy.local.service_deployments import ServiceDeploymentBook, serve, unserve
@@ -215,7 +216,7 @@ class EcsRollouts:
                 self._emit(service, new, "SERVICE_DEPLOYMENT_IN_PROGRESS", _in_progress(new["id"]))
                 sd = self.book.start(service, new, [str(previous)] if previous else [])
                 strategy = (getattr(service, "deployment_configuration", None) or {}).get("strategy")
-                if strategy in NATIVE and previous:
+                if strategy in NATIVE_STRATEGIES and previous:
                     self.native.start(service, sd, new, str(previous))
             return service
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from ecr_autodeploy.core.rollout import OPEN_STATUSES as OPEN
 from ecr_autodeploy.local.emulator import ACCOUNT
 
-OPEN = frozenset({"PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED"})
 _SERVED: dict[tuple[str, str], ServiceDeploymentBook] = {}  # (account, region) -> book
 _SERVED_LOCK = threading.Lock()
 _OPERATIONS = (
