@@ -52,8 +52,8 @@ def test_demo_json_prints_only_the_summary_and_exits_0_when_every_scenario_behav
 
     (row,) = canary["services"]
     assert (row["service"], row["rollout"], row["outcome"]) == ("checkout", "COMPLETED", "deployed -> completed")
-    assert row["stages"][0] == "SCALE_UP"
-    assert {"PRODUCTION_TRAFFIC_SHIFT 10%", "PRODUCTION_TRAFFIC_SHIFT 100%", "BAKE_TIME"} <= set(row["stages"])
+    # The stages that bake last long enough for every watcher poll to see them; the others may pass between polls.
+    assert {"PRODUCTION_TRAFFIC_SHIFT 10%", "BAKE_TIME"} <= set(row["stages"])
     assert row["stages"].index("PRODUCTION_TRAFFIC_SHIFT 10%") < row["stages"].index("BAKE_TIME")
 
     (row,) = alarm["services"]

@@ -53,6 +53,7 @@ class Run:
     steps: list[Step]
     index: int = 0
     since: float = 0.0  # emulated minute the current stage began
+    entered: float = 0.0  # the real clock when it began
     failures: int = 0
     errors_since: float | None = None
     hook: str | None = None  # the PAUSE hook it waits at
@@ -114,9 +115,13 @@ class NativeRollouts:
         say: Say,
         *,
         minute_s: float = 0.05,
+        min_stage_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.book = book
+        # A stage that bakes lasts at least this long in real seconds, so that a watcher polling every few tenths
+        # of a second sees it however fast the emulated minutes run.
+        self.min_stage_s = min_stage_s
         self._emit = emit
         self._say = say
         self.minute_s = minute_s
@@ -156,6 +161,8 @@ class NativeRollouts:
                 return
             if now - run.since < step.minutes:
                 return
+            if step.minutes and self._clock() - run.entered < self.min_stage_s:
+                return
             run.index += 1
             if run.index == len(run.steps):
                 self._succeeded(service, run)
@@ -167,6 +174,7 @@ class NativeRollouts:
 
     def _enter(self, service: Any, run: Run) -> None:
         step = run.steps[run.index]
+        run.entered = self._clock()
         if step.production > 0 and run.errors_since is None:
             run.errors_since = self.minutes()  # the failing requests begin with the first production traffic
         fields: dict[str, Any] = {"lifecycleStage": step.stage}

@@ -80,6 +80,7 @@ class EcsRollouts:
         interval: float = 0.2,
         settle_ticks: int = 2,
         minute_s: float = 0.05,
+        min_stage_s: float = 0.0,
     ) -> None:
         self._clients = clients
         self._regions = tuple(dict.fromkeys(regions))
@@ -98,7 +99,7 @@ class EcsRollouts:
         self.emitted: list[dict[str, Any]] = []
         self.book = ServiceDeploymentBook()
         self._sd_rollbacks: dict[str, str] = {}  # service deployment ARN -> the rollback deployment's id
-        self.native = NativeRollouts(self.book, self._emit, _service_event, minute_s=minute_s)
+        self.native = NativeRollouts(self.book, self._emit, _service_event, minute_s=minute_s, min_stage_s=min_stage_s)
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
 

@@ -82,7 +82,9 @@ class Demo(CanaryScenarios):
             stack.enter_context(isolated_environment(emulator.endpoint_url, demo_world.DEPLOY_REGION))
             clients = emulator.clients(demo_world.DEPLOY_REGION)
             # Each piece of glue is stopped on the way out, also when its own start() failed half-way.
-            rollouts = EcsRollouts(clients, [demo_world.DEPLOY_REGION], interval=ECS_TICK_S, settle_ticks=3)
+            rollouts = EcsRollouts(
+                clients, [demo_world.DEPLOY_REGION], interval=ECS_TICK_S, settle_ticks=3, min_stage_s=2 * POLL_S + 0.05
+            )
             stack.callback(rollouts.stop)
             rollouts.start()
             replicator = Replicator(clients, [demo_world.BUILD_REGION])
