@@ -17,7 +17,15 @@ from typing import Any
 from ecr_autodeploy.core.errors import LockLost, NotFoundError
 from ecr_autodeploy.core.events import ImageEvent, registry_host, repository_arn
 from ecr_autodeploy.core.ledger_items import Claim, Lock, Recorded
-from ecr_autodeploy.core.model import Deployment, ImageInfo, RepositoryRef, Service, ServiceRef, TaskDefinition
+from ecr_autodeploy.core.model import (
+    Deployment,
+    ImageInfo,
+    RepositoryRef,
+    Service,
+    ServiceDeployment,
+    ServiceRef,
+    TaskDefinition,
+)
 from ecr_autodeploy.core.notify import Message
 from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
 
@@ -91,11 +99,32 @@ class FakeRegistry:
         return [RepositoryRef(name, repository_arn(ACCOUNT, region, name), ACCOUNT) for name in self.repos]
 
 
+class WithoutServiceDeployments:
+    """The Service Deployments API where it is not available (an old SDK): every read is None."""
+
+    def find_service_deployment(
+        self, ref: ServiceRef, *, since: datetime, deployment_id: str | None, task_definition: str | None
+    ) -> ServiceDeployment | None:
+        return None
+
+    def service_deployments(self, ref: ServiceRef, arns: Sequence[str]) -> dict[str, ServiceDeployment] | None:
+        return None
+
+    def stop_service_deployment(self, ref: ServiceRef, arn: str, *, rollback: bool = True) -> None:
+        raise AssertionError("no Service Deployments API here")
+
+    def continue_service_deployment(self, ref: ServiceRef, arn: str, hook_id: str, *, rollback: bool = False) -> None:
+        raise AssertionError("no Service Deployments API here")
+
+
 @dataclass
 class _LiveService:
     task_definition: str
     deployments: list[Deployment] = field(default_factory=list)
     desired: int = 2
+    controller: str = "ECS"
+    configuration: dict[str, Any] = field(default_factory=dict)
+    managed_by: str | None = None
 
 
 class FakeCluster:
@@ -107,6 +136,11 @@ class FakeCluster:
         self.calls: Counter[str] = Counter()
         self.updates: list[tuple[str, str | None, bool]] = []  # (service key, task definition, force)
         self.tasks: dict[ServiceRef, dict[str, tuple[str, ...]]] = {}  # what running tasks report, per container
+        self.configurations: list[Mapping[str, Any] | None] = []  # the deploymentConfiguration of each update
+        # The Service Deployments API: None where it is not available; else each service's, newest last.
+        self.service_deployment_list: dict[ServiceRef, list[ServiceDeployment]] | None = None
+        self.stopped: list[tuple[str, bool]] = []  # (service deployment ARN, rollback)
+        self.continued: list[tuple[str, str, bool]] = []  # (service deployment ARN, hook id, rollback)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -142,9 +176,16 @@ class FakeCluster:
                     "describing service", "ServiceNotFoundException", "MISSING", resource=ref.key
                 )
             else:
+                current = None
+                if self.service_deployment_list is not None and self.service_deployment_list.get(ref):
+                    current = self.service_deployment_list[ref][-1].arn
                 found[ref] = Service(
                     ref, f"arn:aws:ecs:{ref.region}:{ACCOUNT}:service/{ref.cluster}/{ref.service}",
                     live.task_definition, tuple(live.deployments), live.desired,
+                    deployment_controller=live.controller,
+                    strategy=str(live.configuration.get("strategy") or "ROLLING"),
+                    deployment_configuration=dict(live.configuration),
+                    current_service_deployment=current, managed_by=live.managed_by,
                 )  # fmt: skip
         return found
 
@@ -171,15 +212,64 @@ class FakeCluster:
         self.calls["ListTasks"] += 1
         return dict(self.tasks.get(ref, {}))
 
-    def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
+    def update(
+        self,
+        ref: ServiceRef,
+        *,
+        task_definition: str | None = None,
+        force: bool = False,
+        deployment: Mapping[str, Any] | None = None,
+    ) -> Deployment | None:
         with self._lock:
             self.calls["UpdateService"] += 1
             live = self.live[ref]
             self.updates.append((ref.key, task_definition, force))
+            self.configurations.append(deployment)
+            if deployment is not None:
+                live.configuration = dict(deployment)
             live.task_definition = task_definition or live.task_definition
             new = Deployment(f"ecs-svc/{next(self._ids)}", "PRIMARY", live.task_definition, "IN_PROGRESS", desired=2)
             live.deployments = [new, *(replace(d, status="ACTIVE") for d in live.deployments)]
             return new
+
+    # ---- the Service Deployments API ----------------------------------------------------------------------------
+
+    def add_service_deployment(self, ref: ServiceRef, sd: ServiceDeployment) -> ServiceDeployment:
+        """Give a service a service deployment (and with it the API)."""
+        if self.service_deployment_list is None:
+            self.service_deployment_list = {}
+        self.service_deployment_list.setdefault(ref, []).append(sd)
+        return sd
+
+    def set_service_deployment(self, ref: ServiceRef, sd: ServiceDeployment) -> None:
+        """Replace the service deployment with sd's ARN (its state moved on)."""
+        assert self.service_deployment_list is not None
+        listed = self.service_deployment_list[ref]
+        listed[:] = [sd if old.arn == sd.arn else old for old in listed]
+
+    def find_service_deployment(
+        self, ref: ServiceRef, *, since: datetime, deployment_id: str | None, task_definition: str | None
+    ) -> ServiceDeployment | None:
+        if self.service_deployment_list is None:
+            return None
+        self.calls["ListServiceDeployments"] += 1
+        number = (deployment_id or "").removeprefix("ecs-svc/")
+        listed = self.service_deployment_list.get(ref, [])
+        return next((sd for sd in listed if sd.revision_id == number), listed[-1] if listed else None)
+
+    def service_deployments(self, ref: ServiceRef, arns: Sequence[str]) -> dict[str, ServiceDeployment] | None:
+        if self.service_deployment_list is None:
+            return None
+        self.calls["DescribeServiceDeployments"] += 1
+        return {sd.arn: sd for sd in self.service_deployment_list.get(ref, []) if sd.arn in arns}
+
+    def stop_service_deployment(self, ref: ServiceRef, arn: str, *, rollback: bool = True) -> None:
+        self.calls["StopServiceDeployment"] += 1
+        self.stopped.append((arn, rollback))
+
+    def continue_service_deployment(self, ref: ServiceRef, arn: str, hook_id: str, *, rollback: bool = False) -> None:
+        self.calls["ContinueServiceDeployment"] += 1
+        self.continued.append((arn, hook_id, rollback))
 
 
 class MemoryLedger:

@@ -29,8 +29,8 @@ def test_demo_json_prints_only_the_summary_and_exits_0_when_every_scenario_behav
     assert summary["install"]["function"] == "ecr-autodeploy"
     assert "ecr-autodeploy" in summary["install"]["rules"]
     assert summary["emulator"]["endpoint"].startswith("http://127.0.0.1:")
-    good, broken, noop = summary["scenarios"]
-    assert [s["ok"] for s in (good, broken, noop)] == [True, True, True]
+    good, broken, noop, canary, alarm = summary["scenarios"]
+    assert [s["ok"] for s in (good, broken, noop, canary, alarm)] == [True, True, True, True, True]
     assert all(c["ok"] for s in summary["scenarios"] for c in s["checks"])
 
     rows = {r["service"]: r for r in good["services"]}
@@ -53,8 +53,23 @@ def test_demo_json_prints_only_the_summary_and_exits_0_when_every_scenario_behav
         assert row["outcome"] == "unchanged, unchanged, skipped"
         assert row["after"] == row["before"]
 
+    (row,) = canary["services"]
+    assert (row["service"], row["rollout"], row["outcome"]) == ("checkout", "COMPLETED", "deployed -> completed")
+    # The stages that bake last long enough for every watcher poll to see them; the others may pass between polls.
+    assert {"PRODUCTION_TRAFFIC_SHIFT 10%", "BAKE_TIME"} <= set(row["stages"])
+    assert row["stages"].index("PRODUCTION_TRAFFIC_SHIFT 10%") < row["stages"].index("BAKE_TIME")
+
+    (row,) = alarm["services"]
+    assert (row["rollout"], row["outcome"]) == ("FAILED (rolled back)", "deployed -> rollout_failed")
+    assert "checkout-5xx" in row["reason"]
+    assert "ROLLBACK_SUCCESSFUL" in row["reason"]
+    assert row["after"] == row["before"]  # ECS put the previous revision back
+    assert "BAKE_TIME" not in row["stages"]  # caught during the canary, before the rest of the traffic moved
+
     progress = done.stderr
-    for step in ("emulator", "world", "install", "scenario 1", "scenario 2", "scenario 3", "rollout"):
+    assert re.search(r"rollout  checkout: IN_PROGRESS .*BAKE_TIME \d+/10 min", progress)
+    steps = ("emulator", "world", "install", "scenario 1", "scenario 2", "scenario 3", "scenario 4", "scenario 5")
+    for step in (*steps, "rollout"):
         assert re.search(rf"^\[\s*\d+\.\ds\] +{step}", progress, re.MULTILINE), step
 
 

@@ -57,8 +57,15 @@ class RolloutCluster(Cluster):
                     )
         return found
 
-    def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
-        super().update(ref, task_definition=task_definition, force=force)
+    def update(
+        self,
+        ref: ServiceRef,
+        *,
+        task_definition: str | None = None,
+        force: bool = False,
+        deployment: Mapping[str, Any] | None = None,
+    ) -> Deployment | None:
+        super().update(ref, task_definition=task_definition, force=force, deployment=deployment)
         svc = self._plain(ref)
         with self._lock:
             self.updates.append((ref.service, task_definition))

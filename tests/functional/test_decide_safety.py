@@ -106,7 +106,7 @@ def test_the_same_owner_retaking_its_lock_after_a_lost_reply_is_not_locked_out(s
 
 
 class UpdateFails(Cluster):
-    def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
+    def update(self, ref: ServiceRef, **options: Any) -> Deployment | None:
         raise AwsError("updating service", "InvalidParameterException", "no", resource=ref.key)
 
 

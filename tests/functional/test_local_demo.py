@@ -16,7 +16,7 @@ def test_a_broken_image_that_is_not_broken_fails_scenario_2() -> None:
     summary: Summary = Demo(lines.append, wait_s=5, broken_exit_code=0).run()
 
     assert not summary.ok
-    first, second, _ = summary.scenarios
+    first, second, *_ = summary.scenarios
     assert not second.ok
     failed = {c.what for c in second.checks if not c.ok}
     assert {"api: reported FAILED (never success)", "worker: rolled back by the circuit breaker"} <= failed

@@ -10,9 +10,10 @@ from ecr_autodeploy.core.errors import NotFoundError
 from ecr_autodeploy.core.model import Service, ServiceRef
 from ecr_autodeploy.core.rollout import RolloutStatus
 from ecr_autodeploy.engine.watch import watch
+from tests.fakes import WithoutServiceDeployments
 
 
-class ScriptedService:
+class ScriptedService(WithoutServiceDeployments):
     """Returns one scripted DescribeServices entry per poll (the last one repeats)."""
 
     def __init__(self, script: list[list[dict[str, Any]]]) -> None:

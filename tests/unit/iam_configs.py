@@ -83,6 +83,7 @@ CONFIGS = {
     "seed": SEED,
     "one": rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}),
     "force": rules({"repository": "app", "strategy": "force", "targets": [{"cluster": "c", "service": "s"}]}),
+    "rollback": rules({"repository": "app", "rollback": True, "targets": [{"cluster": "c", "service": "s"}]}),
 }
 
 

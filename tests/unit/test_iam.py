@@ -43,6 +43,24 @@ DOCUMENTS = every_document()
 PIN = {"ecs:task-definition": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/shop-api:8"}
 
 
+def test_service_deployments_are_followed_on_the_rules_services_and_stopped_only_where_a_rule_rolls_back() -> None:
+    one = execution_policy(CONFIGS["one"], STACK, ACCESS)
+    service = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/c/s"
+    deployment = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service-deployment/c/s/NCWGC2ZR-taawPAYrIaU5"
+    revision = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service-revision/c/s/4980306466373577095"
+    assert allows(one, "ecs:ListServiceDeployments", service)
+    assert allows(one, "ecs:DescribeServiceDeployments", deployment)
+    assert allows(one, "ecs:DescribeServiceDeployments", service)
+    assert allows(one, "ecs:DescribeServiceRevisions", revision)
+    assert not allows(one, "ecs:DescribeServiceDeployments", deployment.replace("/c/s/", "/c/other/"))
+    assert "ecs:StopServiceDeployment" not in actions(one)
+    # ContinueServiceDeployment is the CLI's (ecr-autodeploy continue), never the function's.
+    assert "ecs:ContinueServiceDeployment" not in actions(one)
+    rollback = execution_policy(CONFIGS["rollback"], STACK, ACCESS)
+    assert allows(rollback, "ecs:StopServiceDeployment", deployment)
+    assert not allows(rollback, "ecs:StopServiceDeployment", deployment.replace("/c/s/", "/c/other/"))
+
+
 @pytest.mark.parametrize(("label", "document"), DOCUMENTS, ids=[label for label, _ in DOCUMENTS])
 def test_no_star_actions_and_star_resources_only_where_iam_allows_nothing_else(
     label: str, document: dict[str, Any]

@@ -19,6 +19,7 @@ from ecr_autodeploy.core.planning import (
     plan_target,
     tag_refusal,
 )
+from ecr_autodeploy.core.strategies import DeploymentSettings
 from ecr_autodeploy.core.tags import TagPolicy
 from tests.fakes import HOST, image, image_event
 
@@ -120,3 +121,39 @@ def test_ordering_is_by_push_time_and_unknown_times_are_never_newer() -> None:
     by_push = Ordering()
     assert newer_running([V2.digest, None], V1, {V2.digest: V2}, by_push) == V2
     assert newer_running([V1.digest], V2, {V1.digest: V1}, by_push) is None
+
+
+@pytest.mark.parametrize(
+    ("controller", "managed_by", "says"),
+    [
+        ("CODE_DEPLOY", None, "Deploy it with CodeDeploy"),
+        ("CODE_DEPLOY", None, "migrate the service to ECS-native blue/green"),
+        ("EXTERNAL", None, "its task sets are managed by another tool"),
+        ("ECS", "ECS", "Express service managed by ECS"),
+    ],
+)
+def test_a_service_another_controller_deploys_is_skipped_saying_what_to_do(
+    controller: str, managed_by: str | None, says: str
+) -> None:
+    snap = snapshot(f"{HOST}/shop/api:v1")
+    other = replace(snap, service=replace(snap.service, deployment_controller=controller, managed_by=managed_by))
+    planned = plan_target(target(), other, V2, HOST, event_id="e", running={})
+    assert (planned.action, planned.changes) == ("skip", False)
+    assert says in planned.reason
+    assert planned.register is None
+
+
+def test_the_rule_s_strategy_goes_with_the_deploy_merged_into_the_service_s_configuration() -> None:
+    snap = snapshot(f"{HOST}/shop/api:v1")
+    current = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}, "maximumPercent": 200}
+    snap = replace(snap, service=replace(snap.service, deployment_configuration=current))
+    canary = DeploymentSettings("CANARY", canary_percent=10.0, canary_bake_minutes=5, bake_minutes=10)
+    planned = plan_target(target(deployment=canary), snap, V2, HOST, event_id="e", running={})
+    assert planned.action == "register"
+    assert planned.deployment_configuration == {
+        **current,
+        "strategy": "CANARY",
+        "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 5},
+        "bakeTimeInMinutes": 10,
+    }
+    assert plan_target(target(), snap, V2, HOST, event_id="e", running={}).deployment_configuration is None

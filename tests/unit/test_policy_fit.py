@@ -52,7 +52,7 @@ def test_eighty_services_fold_into_their_shared_prefix_and_say_so() -> None:
 
 
 def test_the_role_policy_keeps_names_while_it_fits_the_inline_limit() -> None:
-    config = many(40)
+    config = many(15)
     exact = exact_execution_policy(config, STACK, TaskAccess.unknown())
     assert MANAGED_POLICY_LIMIT < size(exact) <= INLINE_POLICY_LIMIT
     assert execution_policy(config, STACK, TaskAccess.unknown()) == exact

@@ -148,7 +148,7 @@ def test_regex_rule_fills_unmatched_optional_groups_with_empty_text() -> None:
         (
             {"rules": [rule(tag=["v*"])]},
             "rules.yaml: rules[0]: tag: unknown key (did you mean 'tags'? known keys: repository, tags, exclude_tags,"
-            " untagged, order, strategy, allow_downgrade, allow_single_platform, rollback, targets)",
+            " untagged, order, strategy, allow_downgrade, allow_single_platform, rollback, deployment, targets)",
         ),
         ({"rules": [rule(tags="v*")]}, "rules.yaml: rules[0]: tags: expected a list of strings, got a string"),
         ({"rules": [rule(tags=[])]}, "rules.yaml: rules[0]: tags: empty list (leave tags out to allow every tag)"),

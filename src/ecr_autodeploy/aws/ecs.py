@@ -1,4 +1,10 @@
-"""ECS adapter: read services and task definitions, register revisions, start deployments (one AWS call each)."""
+"""ECS adapter: read services and task definitions, register revisions, start deployments (one AWS call each).
+
+The Service Deployments API (ListServiceDeployments, DescribeServiceDeployments, StopServiceDeployment,
+ContinueServiceDeployment) is newer than some botocore builds (a Lambda runtime's): each call checks that the
+client knows the operation, and a client or an endpoint without it makes the call return None ("not
+available"), so the engine falls back to judging by ``deployments[]``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
+from ecr_autodeploy.aws.service_deployments import ServiceDeployments
 from ecr_autodeploy.core.errors import NotFoundError
 from ecr_autodeploy.core.model import Deployment, Service, ServiceRef, TaskDefinition
 
@@ -16,10 +23,11 @@ DESCRIBE_SERVICES_BATCH = 10  # DescribeServices takes at most 10 services per c
 DESCRIBE_TASKS_BATCH = 100  # DescribeTasks takes at most 100 tasks per call
 
 
-class Cluster:
+class Cluster(ServiceDeployments):
     """ECS calls of the deploy path, per region and (for cross-account targets) assumed role."""
 
     def __init__(self, clients: Clients) -> None:
+        super().__init__(clients)
         self._clients = clients
 
     def _client(self, ref: ServiceRef) -> ECSClient:
@@ -84,13 +92,23 @@ class Cluster:
             found = self._client(where).register_task_definition(**kwargs)
         return str(found["taskDefinition"]["taskDefinitionArn"])
 
-    def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
-        """Start a deployment (new task definition, or forced); return the new PRIMARY deployment."""
+    def update(
+        self,
+        ref: ServiceRef,
+        *,
+        task_definition: str | None = None,
+        force: bool = False,
+        deployment: Mapping[str, Any] | None = None,
+    ) -> Deployment | None:
+        """Start a deployment (new task definition, or forced; `deployment` the deploymentConfiguration to set in the
+        same call); return the new PRIMARY deployment."""
         kwargs: dict[str, Any] = {"cluster": ref.cluster, "service": ref.service}
         if task_definition is not None:
             kwargs["taskDefinition"] = task_definition
         if force:
             kwargs["forceNewDeployment"] = True
+        if deployment is not None:
+            kwargs["deploymentConfiguration"] = dict(deployment)
         with aws_errors("updating service", ref.key):
             found = self._client(ref).update_service(**kwargs)
         return service_from(found["service"], ref).primary
@@ -124,7 +142,9 @@ class Cluster:
 
 def service_from(svc: Mapping[str, Any], ref: ServiceRef) -> Service:
     """Return the Service of a DescribeServices (or UpdateService) entry."""
-    breaker = svc.get("deploymentConfiguration", {}).get("deploymentCircuitBreaker", {})
+    config = dict(svc.get("deploymentConfiguration") or {})
+    breaker = config.get("deploymentCircuitBreaker") or {}
+    current = svc.get("currentServiceDeployment")
     return Service(
         ref=ref,
         arn=str(svc.get("serviceArn", "")),
@@ -133,6 +153,11 @@ def service_from(svc: Mapping[str, Any], ref: ServiceRef) -> Service:
         desired_count=int(svc.get("desiredCount", 0)),
         circuit_breaker=bool(breaker.get("enable", False)),
         circuit_breaker_rollback=bool(breaker.get("rollback", False)),
+        deployment_controller=str((svc.get("deploymentController") or {}).get("type") or "ECS"),
+        strategy=str(config.get("strategy") or "ROLLING"),
+        deployment_configuration=config,
+        current_service_deployment=str(current) if current else None,
+        managed_by=str(svc["resourceManagementType"]) if svc.get("resourceManagementType") else None,
     )
 
 

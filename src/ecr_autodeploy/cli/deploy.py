@@ -1,9 +1,11 @@
 """``ecr-autodeploy deploy``: a manual deploy of one image to one service, with the same engine as events.
 
-It waits by default, as ecspresso and ecs-deploy do: it follows the deployment it started, by id and
-rolloutState (never the services_stable waiter, which calls a rolled-back service stable), shows progress on
-stderr, and exits non-zero unless it COMPLETED. ``--no-wait`` returns once ECS accepted the deployment. A deploy
-the engine skips (an older image than the service runs) exits non-zero with the reason, unless allowed.
+It waits by default, as ecspresso and ecs-deploy do: it follows the deployment it started, by its service
+deployment where ECS has the API (else by id and rolloutState; never the services_stable waiter, which calls a
+rolled-back service stable), shows progress with the lifecycle stage on stderr, and exits non-zero unless it
+COMPLETED. ``--no-wait`` returns once ECS accepted the deployment. A deployment ECS holds at a PAUSE hook ends the
+wait without failing: ``ecr-autodeploy continue`` resumes it. A deploy the engine skips (an older image than the
+service runs) exits non-zero with the reason, unless allowed.
 """
 
 from __future__ import annotations
@@ -150,6 +152,13 @@ def deploy(
     rolled_back = _roll_back(deployer, target, outcome, status) if rollback else None
     if app.as_json:
         _show(app, result, {"rollout": {**asdict(status), "rollback_task_definition": rolled_back}})
+    if status.state == "PAUSED":
+        click.echo(
+            f"{cluster}/{service}: deployment {status.deployment_id} paused at {status.progress or status.stage}; "
+            f"resume it with: ecr-autodeploy continue --cluster {cluster} {service}",
+            err=True,
+        )
+        return
     if status.state != "COMPLETED":
         extra = f"; rolled back to {rolled_back.rsplit('/', 1)[-1]}" if rolled_back else ""
         raise RolloutError(
@@ -174,6 +183,8 @@ def follow(deployer: Deployer, ref: ServiceRef, deployment_id: str, timeout: flo
 
         def show(status: RolloutStatus, elapsed: float) -> None:
             line = f"{status.state} running {status.running}/{status.desired} pending {status.pending}"
+            if status.progress:
+                line = f"{line} {status.progress}"
             progress.update(line, suffix=f" ({elapsed:.0f}s)")
 
         return watch(
@@ -201,6 +212,8 @@ def _roll_back(deployer: Deployer, target: Target, outcome: Outcome, status: Rol
         previous_task_definition=outcome.previous_task_definition,
         wanted=True,
         ecs_rolled_back=status.rolled_back,
+        ecs_acting=status.ecs_acting,
+        service_deployment_arn=status.service_deployment,
     )
     result = Rollback(deployer.gather, deployer.locks).run(request)
     click.echo(f"{target.cluster}/{target.service}: {result.decision.reason}", err=True)

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError
 from ecr_autodeploy import __version__
 from ecr_autodeploy.cli import (
     bootstrap,
+    continue_,
     demo,
     deploy,
     diff,
@@ -74,6 +75,7 @@ for _command in (
     watch.watch,
     rollback.rollback,
     history.history,
+    continue_.continue_command,
     validate.validate,
     demo.demo,
     bootstrap.bootstrap,

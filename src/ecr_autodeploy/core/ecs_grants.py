@@ -9,6 +9,8 @@ and each cross-account target role (for its account) hold.
   * ``iam:PassRole`` of the pinned services' task and execution roles, only to ``ecs-tasks.amazonaws.com``;
   * ``ecs:DeregisterTaskDefinition`` (no resource-level permissions): a revision registered for an UpdateService
     that then failed is taken back, so nothing is left half-done;
+  * the Service Deployments API on the services, their service deployments and revisions (List, Describe,
+    DescribeServiceRevisions: to judge a rollout as ECS does), StopServiceDeployment only where a rule rolls back;
   * for forced services, ``ecs:ListTasks`` (conditioned on their clusters) and ``ecs:DescribeTasks`` on their
     clusters' tasks: what a forced service runs is the digest its tasks report.
 Families and roles come from the live services (aws.discovery) or from the rules (``families``/``pass_roles``);
@@ -90,9 +92,43 @@ def ecs_statements(
     if pinned and registered:
         # Only the revision the function just registered, when its UpdateService failed (no resource scoping).
         found.append(statement("TakeBackUnusedRevisions", ["ecs:DeregisterTaskDefinition"], ["*"]))
+    found.extend(service_deployment_statements(site, scopes))
     if forced:
         clusters = list(dict.fromkeys(site.arn("ecs", f"cluster/{s.cluster}", region=s.region) for s in forced))
         found.append(statement("ListForcedTasks", ["ecs:ListTasks"], ["*"], {"ArnLike": {"ecs:cluster": clusters}}))
         tasks = list(dict.fromkeys(site.arn("ecs", f"task/{s.cluster}/*", region=s.region) for s in forced))
         found.append(statement("DescribeForcedTasks", ["ecs:DescribeTasks"], tasks))
+    return found
+
+
+def service_deployment_statements(site: Site, scopes: Sequence[ServiceScope]) -> list[dict[str, Any]]:
+    """Return the Service Deployments grants: follow the services' deployments; stop them where a rule rolls back.
+
+    The authorization reference names both the service and the service deployment (or revision) as resources of
+    the Describe calls, so both are granted. ContinueServiceDeployment is a person's (``continue``), not granted.
+    """
+    services = service_arn_patterns(site, scopes)
+
+    def of(kind: str, chosen: Sequence[ServiceScope]) -> list[str]:
+        return list(
+            dict.fromkeys(site.arn("ecs", f"{kind}/{s.cluster}/{s.service}/*", region=s.region) for s in chosen)
+        )
+
+    # One statement: each action takes the service, and Describe also its deployments or revisions.
+    found = [
+        statement(
+            "FollowServiceDeployments",
+            ["ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"],
+            [*services, *of("service-deployment", scopes), *of("service-revision", scopes)],
+        )
+    ]
+    rolling_back = [s for s in scopes if s.rollback]
+    if rolling_back:
+        found.append(
+            statement(
+                "StopServiceDeployments",
+                ["ecs:StopServiceDeployment"],
+                [*service_arn_patterns(site, rolling_back), *of("service-deployment", rolling_back)],
+            )
+        )
     return found

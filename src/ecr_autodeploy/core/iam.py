@@ -3,7 +3,8 @@
 Least privilege, resource by resource (https://docs.aws.amazon.com/service-authorization/latest/reference/):
   * the ECS statements of core.ecs_grants on the rules' services in this account (UpdateService only to the
     pinned families' revisions, RegisterTaskDefinition for those families, PassRole of their roles to
-    ``ecs-tasks`` only);
+    ``ecs-tasks`` only; the Service Deployments API to judge rollouts, StopServiceDeployment where a rule rolls
+    back; ContinueServiceDeployment is the CLI's ``continue``, never the function's);
   * ``ecr:DescribeImages`` on the repositories the rules match (core.scopes), ``ecr:DescribeRepositories`` on
     the region's registry (reconcile lists it); ``sts:AssumeRole`` on the targets' ``role_arn`` (their ECS calls
     then run as that role, whose own policy is core.target_policies);

@@ -15,6 +15,7 @@ from functools import cached_property
 from ecr_autodeploy.core.config import Config, Rule, SeedRegexes, Strategy, TargetSpec, name_problem
 from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.ordering import Ordering
+from ecr_autodeploy.core.strategies import DeploymentSettings
 from ecr_autodeploy.core.tags import TagPolicy
 
 # Seed mode follows the tag each container names (the original re-pulled that tag); untagged manifests are refused.
@@ -40,6 +41,7 @@ class Target:
     # Without a tags: allow-list a container follows the tag its image named (core/following.py).
     follow: bool = False
     allow_single_platform: bool = False
+    deployment: DeploymentSettings | None = None  # the rule's deployment: block (None: the service's own)
 
     @cached_property
     def ref(self) -> ServiceRef:
@@ -159,4 +161,5 @@ def _render(rule: Rule, i: int, spec: TargetSpec, variables: Mapping[str, str], 
         order=Ordering(rule.order, rule.tags),
         follow=not rule.tags.allow,
         allow_single_platform=rule.allow_single_platform,
+        deployment=rule.deployment,
     )

@@ -16,6 +16,7 @@ from typing import Any
 INDEX_MEDIA_TYPES = frozenset(
     {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
 )
+NATIVE_STRATEGIES = frozenset({"BLUE_GREEN", "LINEAR", "CANARY"})
 _ROLE_ACCOUNT_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
 
 
@@ -116,11 +117,79 @@ class Service:
     desired_count: int = 0
     circuit_breaker: bool = False
     circuit_breaker_rollback: bool = False
+    # ECS | CODE_DEPLOY | EXTERNAL: only ECS's own controller takes a new task definition through UpdateService.
+    deployment_controller: str = "ECS"
+    strategy: str = "ROLLING"  # deploymentConfiguration.strategy: ROLLING | BLUE_GREEN | LINEAR | CANARY
+    deployment_configuration: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    current_service_deployment: str | None = None  # the ARN of the service deployment ECS runs now
+    managed_by: str | None = None  # resourceManagementType: "ECS" for an Express service
 
     @property
     def primary(self) -> Deployment | None:
         """Return the PRIMARY (newest) deployment, if any."""
         return next((d for d in self.deployments if d.status == "PRIMARY"), None)
+
+    @property
+    def native(self) -> bool:
+        """Return True when ECS shifts traffic itself (BLUE_GREEN, LINEAR, CANARY) and rolls back by stopping."""
+        return self.strategy in NATIVE_STRATEGIES
+
+
+@dataclass(frozen=True)
+class LifecycleHook:
+    """One lifecycle hook of a service deployment, as DescribeServiceDeployments reports it."""
+
+    hook_id: str
+    target_type: str  # AWS_LAMBDA | PAUSE
+    status: str  # AWAITING_ACTION | IN_PROGRESS | SUCCEEDED | FAILED | TIMED_OUT
+    expires_at: datetime | None = None
+    timeout_action: str | None = None  # ROLLBACK | CONTINUE
+
+    @property
+    def paused(self) -> bool:
+        """Return True for a PAUSE hook waiting for ContinueServiceDeployment."""
+        return self.target_type == "PAUSE" and self.status == "AWAITING_ACTION"
+
+
+@dataclass(frozen=True)
+class ServiceDeployment:
+    """One service deployment (the Service Deployments API): ECS's own account of a deployment and its stage."""
+
+    arn: str
+    status: str  # PENDING | IN_PROGRESS | SUCCESSFUL | STOPPED | STOP_REQUESTED | ROLLBACK_* (see core.rollout)
+    stage: str | None = None  # lifecycleStage: SCALE_UP, TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME ...
+    reason: str = ""  # statusReason
+    target_revision: str | None = None  # the service revision it deploys
+    running: int = 0
+    requested: int = 0
+    pending: int = 0
+    test_traffic: float | None = None  # percent of test traffic on the target revision
+    production_traffic: float | None = None  # percent of production traffic on the target revision
+    configuration: Mapping[str, Any] = field(default_factory=dict, hash=False)  # its deploymentConfiguration
+    rollback_reason: str | None = None
+    rollback_revision: str | None = None
+    alarms: tuple[str, ...] = ()
+    triggered_alarms: tuple[str, ...] = ()
+    breaker_failures: int = 0
+    breaker_threshold: int = 0
+    hooks: tuple[LifecycleHook, ...] = ()
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def strategy(self) -> str:
+        """Return the strategy this deployment runs with (ROLLING when ECS names none)."""
+        return str(self.configuration.get("strategy") or "ROLLING")
+
+    @property
+    def paused_hook(self) -> LifecycleHook | None:
+        """Return the PAUSE hook the deployment waits at, if any."""
+        return next((h for h in self.hooks if h.paused), None)
+
+    @property
+    def revision_id(self) -> str:
+        """Return the last part of the target service revision's ARN ("" when unknown)."""
+        return (self.target_revision or "").rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)

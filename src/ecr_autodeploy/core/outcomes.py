@@ -23,6 +23,7 @@ Status = Literal[
     "failed",  # this tool could not do its part (an AWS call failed): raised, so Lambda retries the event
     "duplicate",  # another delivery already deployed this digest to this service (the ledger's claim)
     "in_progress",
+    "paused",  # ECS holds our deployment at a PAUSE lifecycle hook: not a failure; `ecr-autodeploy continue`
     "completed",
     "rollout_failed",  # ECS judged our deployment FAILED (circuit breaker, rolled back) or it timed out
     "superseded",
@@ -57,10 +58,13 @@ class Outcome:
     rolled_back: bool | None = None
     rollback_task_definition: str | None = None
     duration_seconds: float | None = None
+    service_deployment: str | None = None  # the service deployment's ARN (Service Deployments API)
+    stage: str | None = None  # its lifecycle stage, e.g. BAKE_TIME
+    alarms: tuple[str, ...] = ()  # CloudWatch alarms that went to ALARM during it
 
     def to_dict(self) -> dict[str, Any]:
         """Return the outcome without empty fields."""
-        return {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
+        return {k: v for k, v in asdict(self).items() if v not in (None, {}, [], ())}
 
 
 @dataclass(frozen=True)

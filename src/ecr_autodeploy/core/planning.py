@@ -19,8 +19,9 @@ from ecr_autodeploy.core.events import ImageEvent
 from ecr_autodeploy.core.following import FOLLOWS_TAG, carried, follow_refusal, followed_tags, recorded_follows
 from ecr_autodeploy.core.image_refs import containers_using, pinned_digests, split_image
 from ecr_autodeploy.core.mapping import Target
-from ecr_autodeploy.core.model import ImageInfo, Snapshot, TaskDefinition
+from ecr_autodeploy.core.model import ImageInfo, Service, Snapshot, TaskDefinition
 from ecr_autodeploy.core.ordering import downgrade_reason, newer_running
+from ecr_autodeploy.core.strategies import deployment_configuration
 from ecr_autodeploy.core.timefmt import iso
 
 # DescribeTaskDefinition returns these; RegisterTaskDefinition refuses them.
@@ -63,6 +64,8 @@ class Plan:
     images: Mapping[str, str] = field(default_factory=dict)
     current_task_definition: str | None = None
     register: Mapping[str, Any] | None = None
+    # The deploymentConfiguration the UpdateService sets (the rule's deployment: block), None to leave it.
+    deployment_configuration: Mapping[str, Any] | None = None
 
     @property
     def changes(self) -> bool:
@@ -86,6 +89,31 @@ def image_refusal(target: Target, image: ImageInfo, event_tag: str | None = None
         has = ", ".join(repr(t) for t in image.tags) or "no tag"
         reason = f"the event named tag {event_tag!r} but ECR tags {image.digest} {has}: {reason}"
     return reason
+
+
+def controller_refusal(service: Service) -> str | None:
+    """Return why UpdateService must not deploy to this service (another deployment controller), or None."""
+    controller = service.deployment_controller
+    if controller == "CODE_DEPLOY":
+        return (
+            f"service {service.ref.key} uses the CODE_DEPLOY deployment controller: ECS refuses a new task "
+            "definition through UpdateService. Deploy it with CodeDeploy (an AppSpec naming the new revision), or "
+            "migrate the service to ECS-native blue/green (deploymentController ECS, strategy BLUE_GREEN)"
+        )
+    if controller == "EXTERNAL":
+        return (
+            f"service {service.ref.key} uses the EXTERNAL deployment controller: its task sets are managed by "
+            "another tool (CreateTaskSet / UpdateServicePrimaryTaskSet), not by UpdateService. Deploy through that "
+            "tool, or migrate the service to the ECS controller (rolling or native blue/green)"
+        )
+    if controller != "ECS":
+        return f"service {service.ref.key} uses deployment controller {controller!r}, which this tool does not drive"
+    if service.managed_by == "ECS":
+        return (
+            f"service {service.ref.key} is an Express service managed by ECS: deploy it with "
+            "UpdateExpressGatewayService (not supported by this tool)"
+        )
+    return None
 
 
 def choose_containers(target: Target, task_definition: Mapping[str, Any], repository: str) -> tuple[str, ...]:
@@ -130,8 +158,21 @@ def plan_target(
     """Return the plan for one target; `running` maps digests the service runs now to what ECR knows of them."""
     td = snapshot.task_definition
     current = snapshot.service.task_definition_arn
+    foreign = controller_refusal(snapshot.service)
+    if foreign is not None:
+        return Plan(target, "skip", foreign, digest=image.digest, current_task_definition=current)
     containers = choose_containers(target, td.body, image.repository)
-    base = Plan(target, "unchanged", "", digest=image.digest, containers=containers, current_task_definition=current)
+    settings = target.deployment
+    configuration = deployment_configuration(settings, snapshot.service.deployment_configuration) if settings else None
+    base = Plan(
+        target,
+        "unchanged",
+        "",
+        digest=image.digest,
+        containers=containers,
+        current_task_definition=current,
+        deployment_configuration=configuration,
+    )
     refused = image_refusal(target, image, event_tag)
     if refused is not None:
         return replace(base, action="skip", reason=refused)

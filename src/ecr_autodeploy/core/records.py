@@ -40,6 +40,7 @@ class DeploymentRecord:
     rollback_task_definition: str | None = None
     rollback_deployment_id: str | None = None
     rolled_back_by: Literal["ecs", "ecr-autodeploy"] | None = None
+    service_deployment_arn: str | None = None  # noted by the tracker once found (Service Deployments API)
 
     @property
     def service_key(self) -> str:

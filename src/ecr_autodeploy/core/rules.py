@@ -10,6 +10,7 @@
       allow_downgrade: false
       allow_single_platform: false  # replace a multi-platform image index with a single-platform manifest
       rollback: false
+      deployment: {strategy: CANARY, canary_percent: 10}   # ECS's own strategy (core.strategies)
       targets:                      # at least one; cluster, service and containers may use {templates}
         - {cluster: shop, service: "{service}", containers: [api], region: us-east-1, role_arn: arn:...}
 Per target, for the IAM policies only (the deploy path never reads them): ``role_external_id`` (the
@@ -32,6 +33,7 @@ from ecr_autodeploy.core.events import REGION_RE, REPOSITORY_NAME_RE
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
 from ecr_autodeploy.core.ordering import ORDER_KINDS, OrderKind, default_order
 from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
+from ecr_autodeploy.core.strategies import DeploymentSettings, parse_deployment
 from ecr_autodeploy.core.tags import TagPolicy, parse_tag_pattern
 
 Strategy = Literal["pin", "force"]
@@ -47,6 +49,7 @@ RULE_KEYS = (
     "allow_downgrade",
     "allow_single_platform",
     "rollback",
+    "deployment",
     "targets",
 )
 TARGET_KEYS = ("cluster", "service", "containers", "region", "role_arn", "role_external_id", "families", "pass_roles")
@@ -98,6 +101,7 @@ class Rule:
     rollback: bool = False
     order: OrderKind = "push-time"
     allow_single_platform: bool = False
+    deployment: DeploymentSettings | None = None  # ECS's own strategy, applied in the UpdateService
     _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -193,6 +197,7 @@ def parse_rule(item: object, index: int, source: str) -> Rule:
         rollback=bool(r.flag(item, "rollback", "rollback")),
         order=_order(item.get("order"), policy, r),
         allow_single_platform=bool(r.flag(item, "allow_single_platform", "allow_single_platform")),
+        deployment=parse_deployment(item.get("deployment"), r),
     )
 
 

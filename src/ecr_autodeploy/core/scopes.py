@@ -28,6 +28,7 @@ class ServiceScope:
     service: str
     role_arn: str | None
     strategy: Strategy
+    rollback: bool = False  # the rule rolls back a failed deployment (a native strategy's: StopServiceDeployment)
 
     def where(self, install_region: str) -> str:
         """Return the region of the services, given the install region."""
@@ -52,6 +53,7 @@ def service_scopes(config: Config) -> tuple[ServiceScope, ...]:
                 name_pattern(target.service),
                 target.role_arn,
                 rule.strategy,
+                rule.rollback,
             )
             scopes[scope] = None
     return tuple(scopes)

@@ -202,9 +202,11 @@ class Executor:
             t = w.plan.target
             w.started = self._clock()
             if w.plan.action == "register":
-                w.deployment = self.cluster.update(t.ref, task_definition=w.arn)
+                w.deployment = self.cluster.update(
+                    t.ref, task_definition=w.arn, deployment=w.plan.deployment_configuration
+                )
             else:
-                w.deployment = self.cluster.update(t.ref, force=True)
+                w.deployment = self.cluster.update(t.ref, force=True, deployment=w.plan.deployment_configuration)
                 # What ECS says it deploys (the service may have moved to another revision since it was read).
                 w.arn = (w.deployment.task_definition if w.deployment else None) or w.plan.current_task_definition
 

@@ -7,11 +7,20 @@ boto3 dicts, so a unit test passes a ten-line fake instead of an emulator.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ecr_autodeploy.core.errors import NotFoundError
 from ecr_autodeploy.core.ledger_items import Claim, Lock, Recorded
-from ecr_autodeploy.core.model import Deployment, ImageInfo, RepositoryRef, Service, ServiceRef, TaskDefinition
+from ecr_autodeploy.core.model import (
+    Deployment,
+    ImageInfo,
+    RepositoryRef,
+    Service,
+    ServiceDeployment,
+    ServiceRef,
+    TaskDefinition,
+)
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.notify import Message
@@ -46,7 +55,33 @@ class ServiceReader(Protocol):
         ...
 
 
-class ClusterPort(ServiceReader, Protocol):
+class ServiceDeploymentPort(Protocol):
+    """ECS's Service Deployments API; every read returns None where it is not available (old SDK, endpoint)."""
+
+    def find_service_deployment(
+        self, ref: ServiceRef, *, since: datetime, deployment_id: str | None, task_definition: str | None
+    ) -> ServiceDeployment | None:
+        """Return the service deployment a deployment started at `since` runs, or None."""
+        ...
+
+    def service_deployments(self, ref: ServiceRef, arns: Sequence[str]) -> Mapping[str, ServiceDeployment] | None:
+        """Return these service deployments by ARN, or None where the API is not available."""
+        ...
+
+    def stop_service_deployment(self, ref: ServiceRef, arn: str, *, rollback: bool = True) -> None:
+        """Stop a service deployment; with `rollback`, ECS rolls back to the previous service revision."""
+        ...
+
+    def continue_service_deployment(self, ref: ServiceRef, arn: str, hook_id: str, *, rollback: bool = False) -> None:
+        """Resume a service deployment held at a PAUSE hook (or roll it back)."""
+        ...
+
+
+class DeploymentReader(ServiceReader, ServiceDeploymentPort, Protocol):
+    """What following a deployment needs: services, and their service deployments."""
+
+
+class ClusterPort(DeploymentReader, Protocol):
     """What the use cases read from and do to ECS (aws.ecs.Cluster is one)."""
 
     def task_definition(self, where: ServiceRef, arn: str) -> TaskDefinition:
@@ -57,8 +92,15 @@ class ClusterPort(ServiceReader, Protocol):
         """Register a revision in the region and account of `where`; return its ARN."""
         ...
 
-    def update(self, ref: ServiceRef, *, task_definition: str | None = None, force: bool = False) -> Deployment | None:
-        """Start a deployment; return the new PRIMARY deployment."""
+    def update(
+        self,
+        ref: ServiceRef,
+        *,
+        task_definition: str | None = None,
+        force: bool = False,
+        deployment: Mapping[str, Any] | None = None,
+    ) -> Deployment | None:
+        """Start a deployment (setting `deployment` as the deploymentConfiguration); return the new PRIMARY one."""
         ...
 
     def deregister(self, where: ServiceRef, arn: str) -> None:

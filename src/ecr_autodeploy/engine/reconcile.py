@@ -82,7 +82,7 @@ class Reconciler:
             if self.dry_run:
                 # The same decision as the real run (a claimed digest is a duplicate); what it would deploy is drift.
                 drift = {row.target.key: row_outcome(row, "drift") for row in rows}
-                outcomes.extend(drift[o.target] if o.status == "planned" else o for o in deployed)
+                outcomes.extend(drift.get(o.target or "", o) if o.status == "planned" else o for o in deployed)
                 continue
             outcomes.extend(deployed)
             now = self._clock()

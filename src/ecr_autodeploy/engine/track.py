@@ -5,6 +5,11 @@ task definition of that deployment carries the ``ecr-autodeploy:digest`` tag. Ea
 conditional write), so a redelivered event neither notifies nor rolls back twice. A FAILED rollout (a
 circuit-breaker rollback included, with ECS's reason) is reported, notified and, when the rule says so and ECS
 does not, rolled back; it is not raised: retrying the event would not change what ECS did.
+
+Where ECS has the Service Deployments API, the service deployment our UpdateService started is found (on the
+first event that needs it; its ARN is noted on the record) and judges instead: its status, lifecycle stage and
+the alarms that fired. A COMPLETED event while the service deployment still bakes is progress, not success; a
+deployment held at a PAUSE hook is `paused`; one ECS is still baking, pausing or rolling back is never timed out.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ecr_autodeploy.core.ecs_events import DeploymentEvent
 from ecr_autodeploy.core.errors import AwsError, NotFoundError
@@ -26,11 +31,12 @@ from ecr_autodeploy.core.model import Deployment, Provenance, Service, ServiceRe
 from ecr_autodeploy.core.outcomes import Outcome, Result, Status, record_outcome
 from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG, PREVIOUS_TAG, ROLLBACK_TAG
 from ecr_autodeploy.core.records import DeploymentRecord
-from ecr_autodeploy.core.rollout import RolloutStatus, failed_status, judge
+from ecr_autodeploy.core.rollout import RolloutStatus, failed_status, judge_service_deployment, progress_text
 from ecr_autodeploy.engine.gather import Gather
 from ecr_autodeploy.engine.ports import LedgerPort
 from ecr_autodeploy.engine.report import Reporter
 from ecr_autodeploy.engine.rollback import Rollback, RollbackRequest, RollbackResult
+from ecr_autodeploy.engine.watch import Follower
 
 logger = logging.getLogger("ecr_autodeploy")
 # A deployment this tool starts follows the registration of its revision within seconds; ECS's later deployments
@@ -76,6 +82,7 @@ class Tracker:
             return _foreign(event, "it has no ledger record")
         if event.state == "IN_PROGRESS":
             if self.ledger.progress(record.deployment_id):
+                self._follow(record, None)  # notes the service deployment's ARN for later judging
                 return record_outcome(record, "in_progress", event.reason or "rollout in progress", "IN_PROGRESS")
             return record_outcome(record, "ignored", f"deployment {record.deployment_id} is {record.state} already")
         if event.state == "COMPLETED":
@@ -85,9 +92,16 @@ class Tracker:
                 record.deployment_id,
                 task_definition=record.task_definition,
             )
+            ecs = self._follow(record, None)
+            if ecs is not None:
+                status = ecs  # still baking (or paused) is not COMPLETED yet; SUCCESSFUL is
+            if not status.done:
+                return _open(record, status)
             return self.settle(record, status, None)
         service = self._describe(record.ref)
-        return self.settle(record, _failed(record, service, event.reason), service)
+        ecs = self._follow(record, service, failed=True)
+        status = ecs if ecs is not None and ecs.state == "FAILED" else _failed(record, service, event.reason)
+        return self.settle(record, status, service)
 
     def settle(self, record: DeploymentRecord, status: RolloutStatus, service: Service | None) -> Outcome:
         """Record the judged status once, roll back when due, notify; return the outcome."""
@@ -113,19 +127,61 @@ class Tracker:
         for record, service in pending:
             if not record.open:
                 continue
-            status = judge(record.deployment_id, service.deployments)
-            if status.state == "IN_PROGRESS":
+            follower = self._follower(record)
+            status = follower.judge(service)
+            self._note_arn(record, follower.arn)
+            if status.state in ("IN_PROGRESS", "PAUSED"):
                 age = now - record.started_at
-                if age < self._timeout:
-                    outcomes.append(
-                        record_outcome(record, "in_progress", f"rollout in progress for {age:.0f}s", "IN_PROGRESS")
-                    )
+                # A strategy that bakes on purpose gets its bake times on top; ECS acting itself is never cut short.
+                if status.state == "PAUSED" or status.ecs_acting or age < self._timeout + status.wait_seconds:
+                    reason = f"rollout {progress_text(status) or 'in progress'} for {age:.0f}s"
+                    outcomes.append(_open(record, replace(status, reason=f"{reason}: {status.reason}")))
                     continue
                 status = replace(status, state="TIMEOUT", reason=f"rollout not finished after {age:.0f}s")
-            elif status.state == "FAILED":
+            elif status.state == "FAILED" and status.service_deployment is None:
                 status = _failed(record, service, status.reason)
             outcomes.append(self.settle(record, status, service))
         return outcomes
+
+    def _follower(self, record: DeploymentRecord) -> Follower:
+        since = datetime.fromtimestamp(record.started_at, UTC) if record.started_at > 0 else None
+        return Follower(
+            self.gather.cluster,
+            record.ref,
+            record.deployment_id,
+            task_definition=record.task_definition,
+            since=since,
+            arn=record.service_deployment_arn,
+        )
+
+    def _follow(
+        self, record: DeploymentRecord, service: Service | None, *, failed: bool = False
+    ) -> RolloutStatus | None:
+        """Return our deployment as its service deployment tells it (None where the API is not available)."""
+        follower = self._follower(record)
+        try:
+            sd = follower.service_deployment(service)
+        except AwsError as err:
+            # The ECS event still judges it; the service deployment only adds detail.
+            logger.warning(json.dumps({"deployment_id": record.deployment_id, "service deployment": str(err)}))
+            return None
+        if sd is None:
+            return None
+        self._note_arn(record, sd.arn)
+        current = service.current_service_deployment if service is not None else None
+        return judge_service_deployment(
+            record.deployment_id, sd, current, task_definition=record.task_definition, failed=failed
+        )
+
+    def _note_arn(self, record: DeploymentRecord, arn: str | None) -> None:
+        if self.ledger is None or arn is None or record.service_deployment_arn == arn:
+            return
+        try:
+            self.ledger.note(record.deployment_id, {"service_deployment_arn": arn})
+        except AwsError as err:
+            logger.warning(
+                json.dumps({"deployment_id": record.deployment_id, "ledger": "note failed", "error": str(err)})
+            )
 
     # ---- helpers --------------------------------------------------------------------------------------------
 
@@ -142,6 +198,8 @@ class Tracker:
             previous_task_definition=record.previous_task_definition,
             wanted=record.rollback and record.rollback_of is None,
             ecs_rolled_back=status.rolled_back,
+            ecs_acting=status.ecs_acting,
+            service_deployment_arn=status.service_deployment or record.service_deployment_arn,
         )
         result = self.rollback.run(request)
         if result.deployment is not None and self.ledger is not None:
@@ -266,17 +324,35 @@ def _judged(record: DeploymentRecord, status: RolloutStatus, rollback: RollbackR
     rolled_back: bool | None = status.rolled_back or None
     rollback_td = None
     if rollback is not None:
-        if rollback.rolled_back:
+        if rollback.stopped is not None:
+            rolled_back = True
+            reason = f"{reason}; rolled back by ecr-autodeploy (StopServiceDeployment ROLLBACK)"
+        elif rollback.rolled_back:
             rolled_back = True
             rollback_td = record.previous_task_definition
             reason = f"{reason}; rolled back to {(rollback_td or '?').rsplit('/', 1)[-1]} by ecr-autodeploy"
         elif not status.rolled_back and record.rollback:
             reason = f"{reason}; not rolled back: {rollback.decision.reason}"
     return replace(
-        record_outcome(record, statuses.get(status.state, "rollout_failed"), reason, status.state),
+        _with_stage(record_outcome(record, statuses.get(status.state, "rollout_failed"), reason, status.state), status),
         rolled_back=rolled_back,
         rollback_task_definition=rollback_td,
         duration_seconds=round(now - record.started_at, 1) if record.started_at > 0 else None,
+    )
+
+
+def _open(record: DeploymentRecord, status: RolloutStatus) -> Outcome:
+    """Return the outcome of a deployment not judged yet: in progress, or paused at a PAUSE hook."""
+    kind: Status = "paused" if status.state == "PAUSED" else "in_progress"
+    return _with_stage(record_outcome(record, kind, status.reason, status.state), status)
+
+
+def _with_stage(outcome: Outcome, status: RolloutStatus) -> Outcome:
+    return replace(
+        outcome,
+        service_deployment=status.service_deployment,
+        stage=progress_text(status) or None,
+        alarms=status.alarms,
     )
 
 

@@ -90,21 +90,35 @@ class Steps:
         self.say(f"  {invocation_line(invocation)}")
 
     def watch_all(
-        self, clients: Clients, built: World, deployed: dict[str, dict[str, Any]]
+        self,
+        clients: Clients,
+        built: World,
+        deployed: dict[str, dict[str, Any]],
+        *,
+        minute_s: float | None = None,
+        stages: dict[str, list[str]] | None = None,
     ) -> dict[str, RolloutStatus]:
-        """Follow each deployment the function started until it settles; return its final status per service."""
+        """Follow each deployment the function started until it settles; return its final status per service.
+
+        `minute_s` runs the watcher in the emulator's minutes (real seconds per emulated minute), so that a
+        stage's bake reads ``3/5 min``; `stages` receives the stages each rollout went through.
+        """
         cluster = Cluster(clients)
-        last: dict[str, tuple[str, int]] = {}
+        last: dict[str, tuple[str, int, str]] = {}
+        scale = 60 / minute_s if minute_s else 1.0  # emulated seconds per real second
 
         def progress(service: str) -> Callable[[RolloutStatus, float], None]:
             def show(status: RolloutStatus, elapsed: float) -> None:
-                key = (status.state, status.running)
+                key = (status.state, status.running, status.progress)
                 if last.get(service) != key:
                     last[service] = key
                     extra = " (rolled back)" if status.rolled_back else ""
+                    stage = f", {status.progress}" if status.progress else ""
+                    if stages is not None and status.progress:
+                        stages.setdefault(service, []).append(status.progress)
                     self.say(
-                        f"  rollout  {service}: {status.state} {status.running}/{status.desired} running, "
-                        f"{elapsed:.1f}s{extra}"
+                        f"  rollout  {service}: {status.state} {status.running}/{status.desired} running{stage}, "
+                        f"{elapsed / scale:.1f}s{extra}"
                     )
 
             return show
@@ -114,9 +128,11 @@ class Steps:
                 cluster,
                 ServiceRef(built.deploy_region, built.cluster, service),
                 str(outcome["deployment_id"]),
-                timeout=self.wait_s,
-                interval=POLL_S,
+                timeout=self.wait_s * scale,
+                interval=POLL_S * scale,
                 on_progress=progress(service),
+                clock=lambda: time.monotonic() * scale,
+                sleep=lambda seconds: time.sleep(seconds / scale),
             )
 
         with ThreadPoolExecutor(max_workers=max(1, len(deployed))) as pool:
@@ -154,6 +170,7 @@ class Steps:
         report: str | None,
         status: RolloutStatus | None,
         start: float,
+        stages: tuple[str, ...] = (),
     ) -> ServiceRow:
         """Return one service's row of the summary table."""
         state = status.state + (" (rolled back)" if status.rolled_back else "") if status else "-"
@@ -166,6 +183,7 @@ class Steps:
             state,
             self._clock() - start,
             status.reason if status else "",
+            stages,
         )
 
     def finish(

@@ -16,6 +16,11 @@ A task "fails to start" when an essential container's image cannot be pulled fro
 repository, tag or digest: CannotPullContainerError), or when its image manifest carries the annotation
 ``ecr-autodeploy.demo/exit-code`` with a non-zero value (the container exits at start). Images outside ECR
 (public registries) start.
+
+Every deployment also gets its service deployment (local.service_deployments serves the API from it): a
+rolling one mirrors the deployment (IN_PROGRESS, SUCCESSFUL, ROLLBACK_IN_PROGRESS then ROLLBACK_SUCCESSFUL after
+a circuit-breaker rollback, STOPPED when replaced); a service on a native strategy (BLUE_GREEN, LINEAR, CANARY)
+walks its lifecycle stages in local.ecs_native.
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
 """
@@ -35,10 +40,14 @@ from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.image_refs import split_image
+from ecr_autodeploy.core.model import NATIVE_STRATEGIES
+from ecr_autodeploy.local.ecs_native import NativeRollouts
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 from ecr_autodeploy.local.events import deployment_detail
+from ecr_autodeploy.local.service_deployments import ServiceDeploymentBook, serve, unserve
 
 EXIT_CODE_ANNOTATION = "ecr-autodeploy.demo/exit-code"
+ERRORS_ANNOTATION = "ecr-autodeploy.demo/http-5xx"  # percent of requests the app fails once it takes traffic
 DETAIL_TYPE = "ECS Deployment State Change"
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
 _ECR_HOST_RE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
@@ -51,6 +60,7 @@ class TaskHealth:
 
     starts: bool
     reason: str = ""
+    errors: float = 0.0  # percent of requests failing (HTTP 5xx) once its tasks take traffic
 
 
 def failure_threshold(desired: int) -> int:
@@ -69,6 +79,8 @@ class EcsRollouts:
         account: str = ACCOUNT,
         interval: float = 0.2,
         settle_ticks: int = 2,
+        minute_s: float = 0.05,
+        min_stage_s: float = 0.0,
     ) -> None:
         self._clients = clients
         self._regions = tuple(dict.fromkeys(regions))
@@ -85,6 +97,9 @@ class EcsRollouts:
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []  # failures of the background ticker, reported by whoever runs it
         self.emitted: list[dict[str, Any]] = []
+        self.book = ServiceDeploymentBook()
+        self._sd_rollbacks: dict[str, str] = {}  # service deployment ARN -> the rollback deployment's id
+        self.native = NativeRollouts(self.book, self._emit, _service_event, minute_s=minute_s, min_stage_s=min_stage_s)
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
 
@@ -100,12 +115,16 @@ class EcsRollouts:
             # An instance attribute shadows the class method for this backend only; unhook() deletes it.
             ecs.update_service = update_service
             self._hooked.append(ecs)
+            serve(self.book, region, self._account)
         return self
 
     def unhook(self) -> None:
         """Give UpdateService back to moto."""
         for ecs in self._hooked:
             vars(ecs).pop("update_service", None)
+        if self._hooked:
+            for region in self._regions:
+                unserve(region, self._account)
         self._hooked.clear()
 
     def start(self) -> EcsRollouts:
@@ -140,8 +159,13 @@ class EcsRollouts:
         with self._lock:
             for region in self._regions:
                 for service in list(backend("ecs", region, self._account).services.values()):
-                    if service.status == "ACTIVE" and service.deployments:
+                    if service.status != "ACTIVE" or not service.deployments:
+                        continue
+                    if service.arn in self.native.runs:
+                        self._advance_native(region, service)
+                    else:
                         self._advance(region, service)
+                        self._mirror(service)
         self.flush()
 
     def settle(self) -> None:
@@ -191,6 +215,10 @@ class EcsRollouts:
                 service.deployments = [new, *active]
                 _service_event(service, f"(service {service.name}) has begun a new deployment {new['id']}.")
                 self._emit(service, new, "SERVICE_DEPLOYMENT_IN_PROGRESS", _in_progress(new["id"]))
+                sd = self.book.start(service, new, [str(previous)] if previous else [])
+                strategy = (getattr(service, "deployment_configuration", None) or {}).get("strategy")
+                if strategy in NATIVE_STRATEGIES and previous:
+                    self.native.start(service, sd, new, str(previous))
             return service
 
     def _advance(self, region: str, service: Any) -> None:
@@ -206,6 +234,44 @@ class EcsRollouts:
         service.deployments = deployments
         service.running_count = sum(int(d.get("runningCount", 0)) for d in deployments)
         service.pending_count = sum(int(d.get("pendingCount", 0)) for d in deployments)
+
+    def _advance_native(self, region: str, service: Any) -> None:
+        primary = service.deployments[0]
+        health = self._task_health(region, str(primary["taskDefinition"]))
+        self.native.advance(service, health.starts, health.errors, int(service.desired_count))
+        service.running_count = sum(int(d.get("runningCount", 0)) for d in service.deployments)
+
+    def _mirror(self, service: Any) -> None:
+        """Keep a rolling deployment's service deployment in step with the deployment itself."""
+        by_id = {str(d["id"]): d for d in service.deployments}
+        for sd in self.book.open_for(service.arn):
+            arn = sd["serviceDeploymentArn"]
+            ours = by_id.get(self.book.ours[arn])
+            back = by_id.get(self._sd_rollbacks.get(arn, ""))
+            if arn in self._sd_rollbacks:
+                if back is None or back.get("rolloutState") == "COMPLETED":
+                    self.book.update(arn, status="ROLLBACK_SUCCESSFUL")
+                continue
+            if ours is None or ours.get("rolloutState") == "COMPLETED":
+                self.book.update(arn, status="SUCCESSFUL", statusReason="Service deployment completed.")
+                continue
+            self.book.target(
+                arn,
+                runningTaskCount=int(ours.get("runningCount", 0)),
+                pendingTaskCount=int(ours.get("pendingCount", 0)),
+            )
+            sd["deploymentCircuitBreaker"]["failureCount"] = int(ours.get("failedTasks", 0))
+            if ours.get("rolloutState") != "FAILED":
+                continue
+            reason = str(ours.get("rolloutStateReason") or BREAKER_REASON)
+            primary = service.deployments[0]
+            if primary["id"] in self._rollbacks and primary["id"] != ours["id"]:
+                self._sd_rollbacks[arn] = str(primary["id"])
+                rollback = {"reason": str(primary.get("rolloutStateReason")), "startedAt": _now()}
+                self.book.update(arn, status="ROLLBACK_IN_PROGRESS", statusReason=reason, rollback=rollback)
+                sd["deploymentCircuitBreaker"]["status"] = "TRIGGERED"
+            else:
+                self.book.update(arn, status="STOPPED", statusReason=reason)
 
     def _start_tasks(self, service: Any, deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
         primary, others = deployments[0], deployments[1:]
@@ -281,13 +347,15 @@ class EcsRollouts:
 def task_health(region: str, task_definition_arn: str, account: str = ACCOUNT) -> TaskHealth:
     """Return whether tasks of this task definition start in the emulator, and why not."""
     td = backend("ecs", region, account).describe_task_definition(task_definition_arn)
+    errors = 0.0
     for container in td.container_definitions:
         if not container.get("essential", True):
             continue
         health = image_health(str(container.get("image", "")))
         if not health.starts:
             return TaskHealth(False, f"{health.reason} (container {container.get('name')})")
-    return TaskHealth(True)
+        errors = max(errors, health.errors)
+    return TaskHealth(True, errors=errors)
 
 
 def image_health(image: str) -> TaskHealth:
@@ -320,7 +388,7 @@ def image_health(image: str) -> TaskHealth:
     code = int(annotations.get(EXIT_CODE_ANNOTATION, "0"))
     if code:
         return TaskHealth(False, f"Essential container in task exited (exit code {code})")
-    return TaskHealth(True)
+    return TaskHealth(True, errors=float(annotations.get(ERRORS_ANNOTATION, "0")))
 
 
 def _deployment(template: dict[str, Any], task_definition: str, desired: int) -> dict[str, Any]:

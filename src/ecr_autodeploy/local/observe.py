@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.core.model import ServiceRef
-from ecr_autodeploy.local.world import World
+from ecr_autodeploy.local.world import ServiceSpec, World
 
 ServiceShape = tuple[str, tuple[str, ...], int]  # (task definition family:revision, deployment ids, revisions)
 
 
-def task_definitions(clients: Clients, world: World) -> dict[str, str]:
-    """Return each service's current task definition ARN."""
+def task_definitions(clients: Clients, world: World, services: Sequence[ServiceSpec] | None = None) -> dict[str, str]:
+    """Return each service's current task definition ARN (of the world's `services` unless others are named)."""
     found = clients.ecs(world.deploy_region).describe_services(
-        cluster=world.cluster, services=[s.name for s in world.services]
+        cluster=world.cluster, services=[s.name for s in services or world.services]
     )["services"]
     return {svc["serviceName"]: svc["taskDefinition"] for svc in found}
 
 
-def app_images(clients: Clients, world: World) -> dict[str, str]:
-    """Return the image each service's app container runs now."""
+def app_images(clients: Clients, world: World, services: Sequence[ServiceSpec] | None = None) -> dict[str, str]:
+    """Return the image each service's app container runs now (of the world's `services` unless others are named)."""
     cluster = Cluster(clients)
-    arns = task_definitions(clients, world)
+    arns = task_definitions(clients, world, services)
     images = {}
-    for spec in world.services:
+    for spec in services or world.services:
         where = ServiceRef(world.deploy_region, world.cluster, spec.name)
         containers = {c["name"]: c["image"] for c in cluster.task_definition(where, arns[spec.name]).containers}
         images[spec.name] = str(containers[spec.container])

@@ -1,9 +1,11 @@
-"""The demo: the whole pipeline on the emulator, three scenarios, and a summary whose checks decide the exit code.
+"""The demo: the whole pipeline on the emulator, five scenarios, and a summary whose checks decide the exit code.
 
   1. a good image is pushed in the build region, replicated, its event delivered; every mapped service is
      deployed pinned by digest and its rollout COMPLETES;
   2. a broken image: the deployments FAIL, the circuit breaker rolls them back, and they are reported FAILED;
-  3. the same event delivered twice and an older image arriving late change nothing (unchanged / skipped).
+  3. the same event delivered twice and an older image arriving late change nothing (unchanged / skipped);
+  4. and 5. ECS's own CANARY strategy, set by the rule: one that completes, one that its alarm rolls back
+     (local.canary).
 
 Every check is a comparison against what the emulator holds afterwards, so a scenario that misbehaves fails
 the demo. Only AWS's side is emulated (see docs/demo.md); install, the handler, the deploy engine and the
@@ -20,13 +22,13 @@ from pathlib import Path
 
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.local import world as demo_world
+from ecr_autodeploy.local.canary import CanaryScenarios
 from ecr_autodeploy.local.delivery import Delivery, Invocation
 from ecr_autodeploy.local.demo_steps import (
     POLL_S,
     WAIT_S,
     Progress,
     Running,
-    Steps,
     deployed_outcomes,
     digest_of,
     envelope_check,
@@ -54,7 +56,7 @@ BROKEN = ("shop/api", "1.6.0")  # scenario 2: its app exits at start
 NOTHING_TO_DO = ("unchanged", "skipped", "duplicate")
 
 
-class Demo(Steps):
+class Demo(CanaryScenarios):
     """Run the pipeline on a fresh emulator; `progress` receives one line per step."""
 
     def __init__(
@@ -80,7 +82,9 @@ class Demo(Steps):
             stack.enter_context(isolated_environment(emulator.endpoint_url, demo_world.DEPLOY_REGION))
             clients = emulator.clients(demo_world.DEPLOY_REGION)
             # Each piece of glue is stopped on the way out, also when its own start() failed half-way.
-            rollouts = EcsRollouts(clients, [demo_world.DEPLOY_REGION], interval=ECS_TICK_S, settle_ticks=3)
+            rollouts = EcsRollouts(
+                clients, [demo_world.DEPLOY_REGION], interval=ECS_TICK_S, settle_ticks=3, min_stage_s=2 * POLL_S + 0.05
+            )
             stack.callback(rollouts.stop)
             rollouts.start()
             replicator = Replicator(clients, [demo_world.BUILD_REGION])
@@ -94,7 +98,8 @@ class Demo(Steps):
             live = Running(emulator, world, installed, replicator, rollouts, delivery)
             good = self.scenario_good(live, clients)
             broken = self.scenario_broken(live, clients)
-            scenarios = (good, broken, self.scenario_noop(live, clients))
+            noop = self.scenario_noop(live, clients)
+            scenarios = (good, broken, noop, self.scenario_canary(live, clients), self.scenario_alarm(live, clients))
             failures = [
                 f"the function failed on event {i.event.get('id')}: {i.error}" for i in delivery.invocations if i.error
             ]
@@ -137,9 +142,11 @@ class Demo(Steps):
             f"(prefix shop/); history pushed and replicated: {history} (the event of {late} is held back)"
         )
         services = ", ".join(f"{s.name} ({s.repository})" for s in built.services)
+        canary = built.canary
         self.say(
             f"world      {built.deploy_region}: cluster {built.cluster} on Fargate, 2 tasks each, circuit breaker "
-            f"with rollback: {services}; rules file {built.rules_path.name}"
+            f"with rollback: {services}, {canary.name} ({canary.repository}, its rule deploys it CANARY with alarm "
+            f"{demo_world.CANARY_ALARM}); rules file {built.rules_path.name}"
         )
         return built
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+SCENARIOS = 5  # a summary with fewer scenarios did not run them all
+
 
 @dataclass(frozen=True)
 class Check:
@@ -27,6 +29,7 @@ class ServiceRow:
     rollout: str
     seconds: float
     reason: str = ""
+    stages: tuple[str, ...] = ()  # the lifecycle stages the rollout went through, as the watcher saw them
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ class ScenarioResult:
             "expected": self.expected,
             "ok": self.ok,
             "seconds": round(self.seconds, 2),
-            "services": [asdict(r) | {"seconds": round(r.seconds, 2)} for r in self.rows],
+            "services": [
+                {k: v for k, v in asdict(r).items() if v != ()} | {"seconds": round(r.seconds, 2)} for r in self.rows
+            ],
             "checks": [asdict(c) for c in self.checks],
         }
 
@@ -77,7 +82,7 @@ class Summary:
     @property
     def ok(self) -> bool:
         """Return True when every scenario behaved as expected and the glue reported no problem."""
-        return len(self.scenarios) == 3 and all(s.ok for s in self.scenarios) and not self.problems
+        return len(self.scenarios) == SCENARIOS and all(s.ok for s in self.scenarios) and not self.problems
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as JSON-ready data."""

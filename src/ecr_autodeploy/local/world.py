@@ -6,10 +6,14 @@
                                                      api    (app: shop/api, log-router)   \\ one repository,
                                                      worker (worker: shop/api, log-router) / two services
                                                      web    (web: shop/web, log-router)
-                                                   the rules file maps shop/api -> api, worker; shop/web -> web
+                                                     checkout (checkout: shop/checkout), CloudWatch
+                                                       alarm checkout-5xx; its rule deploys it CANARY
+                                                   the rules file maps shop/api -> api, worker; shop/web -> web;
+                                                   shop/checkout -> checkout (deployment: CANARY 10%, alarm)
 
 History, pushed before the demo starts: shop/api 1.4.0 (two days ago; the services run it by tag), shop/api
-1.4.1 (yesterday; its replication event is held back and arrives late in scenario 3), shop/web 2.0.0. The
+1.4.1 (yesterday; its replication event is held back and arrives late in scenario 3), shop/web 2.0.0,
+shop/checkout 1.0.0. The checkout service is apart from `services` (scenarios 1 to 3 leave it alone). The
 emulator stamps every push with the current second, so the history's push times are set back in-process.
 """
 
@@ -25,7 +29,7 @@ from typing import Any
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.config import Config, parse_config_text
 from ecr_autodeploy.core.events import registry_host
-from ecr_autodeploy.local.ecs_rollout import EXIT_CODE_ANNOTATION
+from ecr_autodeploy.local.ecs_rollout import ERRORS_ANNOTATION, EXIT_CODE_ANNOTATION
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 from ecr_autodeploy.local.images import OCI_MANIFEST, manifest
 
@@ -45,7 +49,18 @@ rules:
     tags: ["semver:>=2.0.0"]
     targets:
       - {cluster: shop, service: web}
+  - repository: shop/checkout
+    tags: ["semver:>=1.0.0"]
+    deployment:                          # ECS's own canary, set in the UpdateService that deploys
+      strategy: CANARY
+      canary_percent: 10
+      canary_bake_minutes: 5
+      bake_minutes: 10
+      alarms: [checkout-5xx]
+    targets:
+      - {cluster: shop, service: checkout}
 """
+CANARY_ALARM = "checkout-5xx"
 
 
 @dataclass(frozen=True)
@@ -64,9 +79,11 @@ SERVICES = (
     ServiceSpec("worker", "worker", "shop/api", "1.4.0", ("bin/worker", "--queue", "orders")),
     ServiceSpec("web", "web", "shop/web", "2.0.0"),
 )
+CANARY_SERVICE = ServiceSpec("checkout", "checkout", "shop/checkout", "1.0.0")  # scenarios 4 and 5
 HISTORY = (  # (repository, tag, age): pushed before the demo
     ("shop/api", "1.4.0", timedelta(days=2)),
     ("shop/web", "2.0.0", timedelta(days=2)),
+    ("shop/checkout", "1.0.0", timedelta(days=2)),
     ("shop/api", "1.4.1", timedelta(days=1)),
 )
 LATE = ("shop/api", "1.4.1")  # its replication event is held back until scenario 3
@@ -84,6 +101,7 @@ class World:
     rules_path: Path
     config: Config
     digests: dict[str, str]  # "repository:tag" -> digest
+    canary: ServiceSpec = CANARY_SERVICE
 
     def service(self, name: str) -> ServiceSpec:
         """Return the named service's spec."""
@@ -94,20 +112,23 @@ class World:
         return f"{registry_host(self.account, self.deploy_region)}/{repository}{ref}"
 
 
-def image_manifest(repository: str, tag: str, *, exit_code: int = 0) -> str:
-    """Return the manifest the demo pushes for repository:tag; a non-zero exit code marks it broken on ECS."""
+def image_manifest(repository: str, tag: str, *, exit_code: int = 0, errors: int = 0) -> str:
+    """Return the manifest the demo pushes for repository:tag; a non-zero exit code marks it broken on ECS, and
+    `errors` (a percentage of failing requests) makes it start but fail once it takes traffic."""
     annotations = {"org.opencontainers.image.version": tag}
     if exit_code:
         annotations[EXIT_CODE_ANNOTATION] = str(exit_code)
+    if errors:
+        annotations[ERRORS_ANNOTATION] = str(errors)
     return manifest(f"{repository}:{tag}", OCI_MANIFEST, annotations)
 
 
-def push(clients: Clients, region: str, repository: str, tag: str, *, exit_code: int = 0) -> str:
+def push(clients: Clients, region: str, repository: str, tag: str, *, exit_code: int = 0, errors: int = 0) -> str:
     """Push an image (PutImage, as `docker push` ends) and return its digest."""
     with aws_errors("pushing image", f"{region}/{repository}:{tag}"):
         found = clients.ecr(region).put_image(
             repositoryName=repository,
-            imageManifest=image_manifest(repository, tag, exit_code=exit_code),
+            imageManifest=image_manifest(repository, tag, exit_code=exit_code, errors=errors),
             imageManifestMediaType=OCI_MANIFEST,
             imageTag=tag,
         )
@@ -138,7 +159,7 @@ def build(
     now = now or datetime.now(UTC)
     build_ecr = clients.ecr(BUILD_REGION)
     with aws_errors("creating repositories", BUILD_REGION):
-        for repository in sorted({s.repository for s in SERVICES}):
+        for repository in sorted({s.repository for s in (*SERVICES, CANARY_SERVICE)}):
             build_ecr.create_repository(repositoryName=repository, imageTagMutability="IMMUTABLE")
     with aws_errors("configuring replication", BUILD_REGION):
         build_ecr.put_replication_configuration(
@@ -174,7 +195,7 @@ def _roles_and_secrets(clients: Clients) -> None:
     statement = {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
     trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     with aws_errors("creating task roles", CLUSTER):
-        for spec in SERVICES:
+        for spec in (*SERVICES, CANARY_SERVICE):
             for kind in ("task", "execution"):
                 iam.create_role(RoleName=f"shop-{spec.name}-{kind}", AssumeRolePolicyDocument=trust)
     with aws_errors("creating secrets", CLUSTER):
@@ -205,7 +226,19 @@ def _cluster(clients: Clients, network: dict[str, Any]) -> None:
     host = registry_host(ACCOUNT, DEPLOY_REGION)
     with aws_errors("creating cluster", CLUSTER):
         ecs.create_cluster(clusterName=CLUSTER, settings=[{"name": "containerInsights", "value": "enabled"}])
-    for spec in SERVICES:
+    with aws_errors("creating alarm", CANARY_ALARM):
+        clients.client("cloudwatch", DEPLOY_REGION).put_metric_alarm(
+            AlarmName=CANARY_ALARM,
+            Namespace="AWS/ApplicationELB",
+            MetricName="HTTPCode_Target_5XX_Count",
+            Dimensions=[{"Name": "TargetGroup", "Value": "targetgroup/shop-checkout/0123456789abcdef"}],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    for spec in (*SERVICES, CANARY_SERVICE):
         with aws_errors("creating service", f"{DEPLOY_REGION}/{CLUSTER}/{spec.name}"):
             arn = ecs.register_task_definition(**_task_definition(spec, host))["taskDefinition"]["taskDefinitionArn"]
             ecs.create_service(
