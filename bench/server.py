@@ -47,10 +47,13 @@ def _serve() -> None:
 
     from moto.server import ThreadedMotoServer
 
+    from ecr_autodeploy.local.emulator import answer_one_at_a_time
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would drown the table
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    answer_one_at_a_time(server)  # as AWS, each request applied whole (moto's backends are not thread-safe)
     print(server.get_host_and_port()[1], flush=True)
     sys.stdin.read()
     server.stop()

@@ -18,6 +18,7 @@ from ecr_autodeploy.aws.ecr import Registry
 from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config_text
 from ecr_autodeploy.core.errors import ConfigError
+from ecr_autodeploy.core.fanout import DEFAULT_BATCH, FANOUT_BATCH_ENV, batch_size
 from ecr_autodeploy.core.ledger_items import (
     FUNCTION_TIMEOUT_ENV,
     FUNCTION_TIMEOUT_SECONDS,
@@ -34,7 +35,7 @@ from ecr_autodeploy.engine.dry_run import DryRunExecutor
 from ecr_autodeploy.engine.executor import Executor, PlanRunner
 from ecr_autodeploy.engine.gather import Gather, Remembered
 from ecr_autodeploy.engine.locks import ServiceLocks
-from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort, RegistryPort
+from ecr_autodeploy.engine.ports import ClusterPort, FanOutPort, LedgerPort, NotifierPort, RegistryPort
 from ecr_autodeploy.engine.report import Reporter
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from ecr_autodeploy.engine.track import Tracker
 
 LEDGER_ENV = LEDGER_TABLE_ENV
+FUNCTION_NAME_ENV = "AWS_LAMBDA_FUNCTION_NAME"  # set by Lambda: the function can hand fan-out batches to itself
 TASK_ROOT_ENV = "LAMBDA_TASK_ROOT"  # where Lambda unpacks the package (and the rules install put in it)
 
 
@@ -55,6 +57,7 @@ class EngineSettings:
     lock_lease: float = LOCK_LEASE_SECONDS
     rollout_timeout: float = ROLLOUT_TIMEOUT_SECONDS
     max_workers: int = MAX_WORKERS
+    fanout_batch: int = DEFAULT_BATCH  # services one invocation deploys; more go to other invocations (0: never)
 
 
 def read_text(path: str) -> str:
@@ -108,20 +111,29 @@ def build_app(
     cluster: ClusterPort | None = None,
     ledger: LedgerPort | None = None,
     notifier: NotifierPort | None = None,
+    fanout: FanOutPort | None = None,
     dry_run: bool = False,
     settings: EngineSettings | None = None,
 ) -> Dispatcher:
     """Return every use case, talking to AWS (or the emulator behind the clients' endpoint_url).
 
     `cluster` replaces the ECS adapter (the emulator's rollouts), `ledger` the table's (fault injection),
-    `notifier` the config's notifier (to capture messages); `env` defaults to the process environment. A dry run
-    plans and reports, and changes nothing.
+    `notifier` the config's notifier (to capture messages), `fanout` how batches reach other invocations (on
+    Lambda: the function invokes itself; elsewhere none, and one process deploys everything); `env` defaults to
+    the process environment. A dry run plans and reports, and changes nothing.
     """
     clients.external_ids.update(config.external_ids)  # cross-account targets assume their roles with these
     environ = os.environ if env is None else env
     table = environ.get(LEDGER_ENV) or None
     if settings is None:
-        settings = EngineSettings(lock_lease=lock_lease(_seconds(environ.get(FUNCTION_TIMEOUT_ENV))))
+        settings = EngineSettings(
+            lock_lease=lock_lease(_seconds(environ.get(FUNCTION_TIMEOUT_ENV))),
+            fanout_batch=batch_size(environ.get(FANOUT_BATCH_ENV)),
+        )
+    if fanout is None and environ.get(FUNCTION_NAME_ENV):
+        from ecr_autodeploy.aws.fanout import SelfInvoke
+
+        fanout = SelfInvoke.from_env(clients, environ)
     if ledger is None and table:
         from ecr_autodeploy.aws.ledger import Ledger
 
@@ -132,6 +144,7 @@ def build_app(
         Registry(clients),
         ledger=ledger,
         notifier=notifier if notifier is not None else build_notifier(config, clients),
+        fanout=fanout,
         region=lambda: clients.region,
         dry_run=dry_run,
         settings=settings,
@@ -150,6 +163,7 @@ def assemble(
     *,
     ledger: LedgerPort | None = None,
     notifier: NotifierPort | None = None,
+    fanout: FanOutPort | None = None,
     region: Callable[[], str],
     dry_run: bool = False,
     settings: EngineSettings | None = None,
@@ -169,6 +183,10 @@ def assemble(
     reporter = Reporter(notifier, dry_run=dry_run, clock=s.clock, max_workers=s.max_workers)
     gather = Gather(cluster, registry, max_workers=s.max_workers, remembered=Remembered())
     deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
+    if fanout is not None and s.fanout_batch > 0:
+        from ecr_autodeploy.engine.fanout import FanOut
+
+        deployer.fanout = FanOut(fanout, s.fanout_batch, max_workers=s.max_workers)
 
     def build_tracker() -> Tracker:
         # Imported here: an image event, the hot path, needs neither the tracker nor the reconciler.

@@ -157,7 +157,7 @@ def parse_event(raw: object) -> ParsedEvent:
     return Ignored(event_id, _str_or_none(detail_type), f"detail-type {_clip(str(detail_type))!r} is not handled")
 
 
-class _Reader:
+class EventReader:
     """Typed field access that names the offending field instead of raising KeyError/TypeError."""
 
     def __init__(self, raw: Mapping[str, object]) -> None:
@@ -230,7 +230,7 @@ class _Reader:
 
 
 def _parse_replication(raw: Mapping[str, object]) -> ParsedEvent:
-    r = _Reader(raw)
+    r = EventReader(raw)
     detail = r.obj(raw, "detail", "detail")
     action = r.text(detail, "action-type", "detail.action-type")
     if action != "REPLICATE":
@@ -256,7 +256,7 @@ def _parse_replication(raw: Mapping[str, object]) -> ParsedEvent:
 
 
 def _parse_image_action(raw: Mapping[str, object]) -> ParsedEvent:
-    r = _Reader(raw)
+    r = EventReader(raw)
     detail = r.obj(raw, "detail", "detail")
     action = r.text(detail, "action-type", "detail.action-type")
     result = r.text(detail, "result", "detail.result")
@@ -273,7 +273,7 @@ def _parse_image_action(raw: Mapping[str, object]) -> ParsedEvent:
 
 
 def _parse_cloudtrail(raw: Mapping[str, object], detail_type: str) -> ParsedEvent:
-    r = _Reader(raw)
+    r = EventReader(raw)
     detail = r.obj(raw, "detail", "detail")
     name = detail.get("eventName")
     if name not in CLOUDTRAIL_EVENT_NAMES:

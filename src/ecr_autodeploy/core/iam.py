@@ -8,8 +8,8 @@ Least privilege, resource by resource (https://docs.aws.amazon.com/service-autho
   * ``ecr:DescribeImages`` on the repositories the rules match (core.scopes), ``ecr:DescribeRepositories`` on
     the region's registry (reconcile lists it); ``sts:AssumeRole`` on the targets' ``role_arn`` (their ECS calls
     then run as that role, whose own policy is core.target_policies);
-  * the function's own log group, dead-letter queue and ledger table; the SNS topic, SSM parameters and secrets
-    that the ``notify:`` settings name.
+  * the function's own log group, dead-letter queue and ledger table, and invoking itself (fan-out batches); the
+    SNS topic, SSM parameters and secrets that the ``notify:`` settings name.
 Families and roles come from the live services (aws.discovery) and from the rules (core.task_access); when
 nothing was looked up (``TaskAccess.unknown()``) only what the rules name is granted, never a wildcard. The
 same document is the role's permissions boundary (core.bootstrap), folded to fit a managed policy if need be.
@@ -86,6 +86,10 @@ def exact_execution_policy(config: Config, stack: Stack, access: TaskAccess) -> 
         statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{stack.log_group_arn}:*"])
     )
     statements.append(statement("DeadLetters", ["sqs:SendMessage"], [stack.dlq_arn]))
+    # A fan-out larger than one invocation's batch is handed to this same function (core/fanout.py), its version.
+    statements.append(
+        statement("FanOutToItself", ["lambda:InvokeFunction"], [stack.function_arn, f"{stack.function_arn}:*"])
+    )
     return document(statements)
 
 

@@ -29,6 +29,7 @@ Status = Literal[
     "superseded",
     "drift",  # reconcile --dry-run: the service does not run the newest image the rules allow
     "missing",  # reconcile: a mapped service (or its cluster) does not exist; notified once a day, never raised
+    "dispatched",  # handed to another invocation with its fan-out batch (core/fanout.py), which reports it
 ]
 # Statuses logged at ERROR: something a person should look at.
 ERROR_STATUSES = frozenset({"failed", "alert", "rollout_failed", "missing"})

@@ -15,14 +15,17 @@ RECONCILE_DETAIL_TYPE = "Reconcile"
 # The schedule rule's constant Input (install creates the rule with exactly this).
 RECONCILE_INPUT = {"source": RECONCILE_SOURCE, "detail-type": RECONCILE_DETAIL_TYPE, "detail": {}}
 
-Route = Literal["image", "deployment", "reconcile"]
+Route = Literal["image", "deployment", "reconcile", "batch"]
+BATCH_DETAIL_TYPE = "Fan-out batch"  # core/fanout.py: a share of a fan-out, from the function itself
 
 
 def route(raw: object) -> Route:
-    """Return which use case an event is for: ECS deployment, scheduled reconcile, or image (everything else)."""
+    """Return which use case an event is for: ECS deployment, reconcile schedule, fan-out batch, or image (the rest)."""
     if isinstance(raw, Mapping):
         if raw.get("source") == ECS_SOURCE and raw.get("detail-type") == DEPLOYMENT_STATE_CHANGE:
             return "deployment"
         if raw.get("source") == RECONCILE_SOURCE and raw.get("detail-type") == RECONCILE_DETAIL_TYPE:
             return "reconcile"
+        if raw.get("source") == RECONCILE_SOURCE and raw.get("detail-type") == BATCH_DETAIL_TYPE:
+            return "batch"
     return "image"

@@ -16,6 +16,7 @@ import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.drift import Listing, newest_for
@@ -35,6 +36,10 @@ from ecr_autodeploy.engine.gather import Gather, Reads
 from ecr_autodeploy.engine.locks import ServiceLocks
 from ecr_autodeploy.engine.ports import LedgerPort
 from ecr_autodeploy.engine.report import Reporter
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.core.fanout import Batch
+    from ecr_autodeploy.engine.fanout import FanOut
 
 LEDGER_OFF_NOTE = (
     "ledger off (AUTODEPLOY_LEDGER_TABLE is not set): duplicate deliveries are not claimed once and deploys to "
@@ -58,6 +63,7 @@ class Deployer:
         *,
         ledger: LedgerPort | None = None,
         locks: ServiceLocks | None = None,
+        fanout: FanOut | None = None,
     ) -> None:
         self.config = config
         self.gather = gather
@@ -65,6 +71,7 @@ class Deployer:
         self.reporter = reporter
         self.ledger = ledger
         self.locks = locks
+        self.fanout = fanout
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -84,8 +91,12 @@ class Deployer:
         return self.deploy(event)
 
     def deploy(self, event: ImageEvent, targets: Sequence[Target] | None = None) -> Result:
-        """Deploy an image to the services its rules map (or to `targets`, a manual deploy), reported."""
+        """Deploy an image to the services its rules map (or to `targets`, a manual deploy), reported.
+
+        A fan-out larger than one invocation's batch keeps the first batch and hands the others on (FanOut).
+        """
         outcomes: list[Outcome] = []
+        handed: list[Outcome] = []
         if targets is None:
             targets, skips = map_repository(self.config, event.repository, event.repository_arn, event.region)
             outcomes = [
@@ -94,9 +105,29 @@ class Deployer:
                 )
                 for s in skips
             ]
+            if self.fanout is not None and not self.reporter.dry_run:
+                targets, handed = self.fanout.split(event, targets)
         outcomes.extend(self.decide_and_apply(event, targets))
+        return self._finish(event, [*outcomes, *handed])
+
+    def deploy_batch(self, batch: Batch) -> Result:
+        """Deploy the share of a fan-out a batch event names (never split again), reported."""
+        from ecr_autodeploy.engine.fanout import batch_targets
+
+        event = batch.event
+        mapped, _ = map_repository(self.config, event.repository, event.repository_arn, event.region)
+        targets, unmapped = batch_targets(batch, mapped)
+        return self._finish(event, [*self.decide_and_apply(event, targets), *unmapped], batch.event_id)
+
+    def _finish(self, event: ImageEvent, outcomes: Sequence[Outcome], result_id: str | None = None) -> Result:
         result = Result(
-            event.event_id, event.kind, event.repository, event.tag, event.digest, tuple(outcomes), self.notes
+            result_id or event.event_id,
+            event.kind,
+            event.repository,
+            event.tag,
+            event.digest,
+            tuple(outcomes),
+            self.notes,
         )
         now = self.reporter.clock()
         messages = [m for o in result.outcomes if (m := started_message(o, event, now)) is not None]

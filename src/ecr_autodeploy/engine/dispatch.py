@@ -1,4 +1,5 @@
-"""One door for everything the function receives: ECR image events, ECS deployment events, the reconcile schedule.
+"""One door for everything the function receives: ECR image events, ECS deployment events, the reconcile schedule,
+and the fan-out batches the function hands itself (core/fanout.py).
 
 The tracker and the reconciler are built on first use, so an image event (the hot path) imports neither.
 """
@@ -56,6 +57,10 @@ class Dispatcher:
             return self.reconciler.run(self._region())
         if kind == "image":
             return self.deployer.handle(raw)
+        if kind == "batch":
+            from ecr_autodeploy.core.fanout import parse_batch
+
+            return self.deployer.deploy_batch(parse_batch(raw))
         from ecr_autodeploy.core.ecs_events import parse_deployment_event
 
         event = parse_deployment_event(raw)

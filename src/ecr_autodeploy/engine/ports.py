@@ -201,3 +201,11 @@ class NotifierPort(Protocol):
     def notify(self, message: Message) -> Sequence[object]:
         """Deliver one message to every channel; return what happened on each."""
         ...
+
+
+class FanOutPort(Protocol):
+    """How a share of a fan-out reaches another invocation (aws.fanout: the function invokes itself)."""
+
+    def dispatch(self, event: Mapping[str, Any]) -> str:
+        """Hand a batch event (core/fanout.py) to another invocation; return its request id; raise AwsError."""
+        ...

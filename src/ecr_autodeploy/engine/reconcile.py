@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.events import ImageEvent
+from ecr_autodeploy.core.mapping import Target
 from ecr_autodeploy.core.messages import drift_message, started_message
 from ecr_autodeploy.core.notify import Message
 from ecr_autodeploy.core.outcomes import Outcome, Result, Status
@@ -76,9 +77,17 @@ class Reconciler:
         noticed = [*(row for rows in groups.values() for row in rows), *missing]
         # One conditional write per notice: all at once, not one after another.
         messages = [m for m in concurrently(self._drift_message, noticed) if m is not None]
+        kept = 0
         for (name, registry_id, digest, tag), rows in groups.items():
             event = _event(run_id, region, rows[0], name, registry_id, tag, digest)
-            deployed = self.deployer.decide_and_apply(event, [r.target for r in rows], surveyed.reads)
+            targets: list[Target] = [r.target for r in rows]
+            handed: list[Outcome] = []
+            fanout = self.deployer.fanout
+            if fanout is not None and not self.dry_run:
+                # One invocation deploys at most one batch in all; the rest goes to other invocations.
+                targets, handed = fanout.split(event, targets, keep=fanout.size - kept)
+            kept += len(targets)
+            deployed = [*self.deployer.decide_and_apply(event, targets, surveyed.reads), *handed]
             if self.dry_run:
                 # The same decision as the real run (a claimed digest is a duplicate); what it would deploy is drift.
                 drift = {row.target.key: row_outcome(row, "drift") for row in rows}

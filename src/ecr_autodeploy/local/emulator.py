@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,23 @@ ACCOUNT = "123456789012"  # moto's default account: every resource of the emulat
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Settings that could point a client of this process at a real account; the emulator replaces or removes them.
 _CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+
+
+def answer_one_at_a_time(server: Any) -> None:
+    """Make a started ThreadedMotoServer answer one request at a time, as AWS applies each request atomically.
+
+    moto's backends do not guard their state against the server's threads: a TransactWriteItems deep-copies a
+    table while another request's PutItem changes it, and fails with a 500. The function calls AWS from several
+    threads at once; answering requests in turn keeps the emulator from failing where AWS would not.
+    """
+    app = server._server.app  # the WSGI application the werkzeug server hands every request to
+    lock = threading.Lock()
+
+    def answer(environ: Any, start_response: Any) -> Any:
+        with lock:
+            return list(app(environ, start_response))
+
+    server._server.app = answer
 
 
 class Emulator:
@@ -37,6 +55,7 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
+        answer_one_at_a_time(server)
         self._server = server
         host, port = server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
