@@ -47,7 +47,10 @@ def _serve() -> None:
 
     from moto.server import ThreadedMotoServer
 
+    from bench import moto_speed
     from ecr_autodeploy.local.emulator import answer_one_at_a_time
+
+    moto_speed.install()  # TransactWriteItems at DynamoDB's cost, not O(table) (bench/moto_speed.py)
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would drown the table
 
