@@ -86,6 +86,22 @@ def test_rollback_goes_back_to_the_revision_the_ledger_recorded(world: World, mo
     assert "is a rollback of" in err
 
 
+def test_a_person_rolls_back_a_completed_deployment_even_where_the_circuit_breaker_rolls_back_failures(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = shop(world, monkeypatch, running=2)
+    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+    boto3.client("ecs", "us-east-1").update_service(cluster="shop", service="api", deploymentConfiguration=breaker)
+    world.push("shop/api", "v1", "one")
+    deploy("v1")
+
+    code, out, err = run("rollback", *SERVICE, "--no-wait", "--json")
+
+    assert code == 0, err
+    assert json.loads(out)["rolled_back"] is True
+    assert world.running("shop", "api")["taskDefinitionArn"] == original
+
+
 def test_watch_follows_the_open_deployments_and_exits_by_outcome(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     shop(world, monkeypatch, running=2)
     world.push("shop/api", "v1", "one")

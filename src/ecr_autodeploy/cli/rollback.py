@@ -74,6 +74,8 @@ def rollback(
         previous_task_definition=record.previous_task_definition,
         wanted=True,
         ecs_rolled_back=record.rolled_back_by == "ecs",
+        service_deployment_arn=record.service_deployment_arn,
+        manual=True,
     )
     if dry_run:
         _dry_run(app, deployer, record, request)
@@ -92,7 +94,12 @@ def rollback(
         if app.as_json:
             echo_json(data)
         raise TargetError(f"{ref.ledger_key}: not rolled back: {result.decision.reason}")
-    assert result.deployment is not None  # rolled_back says so
+    if result.deployment is None:  # ECS rolls its open service deployment back itself
+        data["stopped_service_deployment"] = result.stopped
+        if app.as_json:
+            echo_json(data)
+        click.echo(f"{ref.ledger_key}: service deployment {result.stopped} stopped with rollback by ECS", err=True)
+        return
     _record(ledger, record, result.deployment.id, deployer.reporter.clock())
     click.echo(
         f"{ref.ledger_key}: {revision(record.task_definition)} -> {revision(record.previous_task_definition)}: "
@@ -124,6 +131,8 @@ def _dry_run(app: AppContext, deployer: Any, record: DeploymentRecord, request: 
         ours=record.task_definition,
         current=service.task_definition_arn,
         previous=record.previous_task_definition,
+        native=service.native,
+        manual=True,
     )
     cluster = deployer.gather.cluster
     assert record.previous_task_definition is not None  # checked by the caller

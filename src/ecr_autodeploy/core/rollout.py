@@ -264,11 +264,15 @@ def decide_rollback(
     previous: str | None,
     ecs_acting: bool = False,
     native: bool = False,
+    manual: bool = False,
 ) -> RollbackDecision:
     """Return whether to roll back our deployment of `ours` after it ended in `state`.
 
     `native`: the service runs a native strategy (BLUE_GREEN, LINEAR, CANARY), rolled back by stopping its service
-    deployment (StopServiceDeployment ROLLBACK) rather than by pointing it at `previous`.
+    deployment (StopServiceDeployment ROLLBACK) rather than by pointing it at `previous`. `manual`: a person asks
+    (``ecr-autodeploy rollback``): a circuit breaker that rolls back failures does not stand in the way of going
+    back from a deployment that completed, and the service is pointed at `previous` (Rollback stops a service
+    deployment that is still open instead).
     """
     if state not in ("FAILED", "TIMEOUT"):
         return RollbackDecision(False, f"deployment is {state}")
@@ -276,11 +280,11 @@ def decide_rollback(
         return RollbackDecision(False, "ECS rolled the deployment back (deployment circuit breaker)")
     if ecs_acting:
         return RollbackDecision(False, "ECS is still baking, pausing or rolling back this deployment; left to ECS")
-    if breaker_rollback:
+    if breaker_rollback and not manual:
         return RollbackDecision(False, "the service's deployment circuit breaker rolls back; left to ECS")
     if not wanted:
         return RollbackDecision(False, "the rule does not set rollback: true")
-    if native:
+    if native and not manual:
         if current is not None and current != ours:
             return RollbackDecision(False, f"the service has moved on to {current.rsplit('/', 1)[-1]}; not rolled back")
         return RollbackDecision(True, "stopping the service deployment with rollback (StopServiceDeployment)")

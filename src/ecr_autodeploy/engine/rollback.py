@@ -31,6 +31,7 @@ class RollbackRequest:
     ecs_rolled_back: bool = False
     ecs_acting: bool = False  # ECS bakes, pauses or rolls back the deployment itself
     service_deployment_arn: str | None = None
+    manual: bool = False  # a person asks (ecr-autodeploy rollback), whatever the rule and the circuit breaker say
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Rollback:
                 )
                 if not decision.roll_back:
                     return RollbackResult(decision)
-                if service.native:
+                if service.native and (not r.manual or self._open(r)):
                     return self._stop(r, decision)
                 assert r.previous_task_definition is not None  # decide_rollback requires it
                 deployment = self.gather.cluster.update(r.ref, task_definition=r.previous_task_definition)
@@ -90,6 +91,12 @@ class Rollback:
         finally:
             if self.locks is not None:
                 self.locks.release([key], owner)
+
+    def _open(self, r: RollbackRequest) -> bool:
+        """Return True when the deployment's service deployment is known and still open (it can be stopped)."""
+        arn = r.service_deployment_arn
+        found = (self.gather.cluster.service_deployments(r.ref, [arn]) or {}).get(arn) if arn else None
+        return found is not None and found.status in OPEN_STATUSES
 
     def _stop(self, r: RollbackRequest, decision: RollbackDecision) -> RollbackResult:
         """Stop the deployment's service deployment with rollback (AwsError raised when ECS refuses)."""
@@ -118,4 +125,5 @@ def _decide(
         previous=r.previous_task_definition,
         ecs_acting=r.ecs_acting,
         native=native,
+        manual=r.manual,
     )
