@@ -90,8 +90,11 @@ def test_a_person_rolls_back_a_completed_deployment_even_where_the_circuit_break
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = shop(world, monkeypatch, running=2)
-    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
-    boto3.client("ecs", "us-east-1").update_service(cluster="shop", service="api", deploymentConfiguration=breaker)
+    boto3.client("ecs", "us-east-1").update_service(
+        cluster="shop",
+        service="api",
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+    )
     world.push("shop/api", "v1", "one")
     deploy("v1")
 
