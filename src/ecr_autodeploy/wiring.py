@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecr import Registry
 from ecr_autodeploy.aws.ecs import Cluster
+from ecr_autodeploy.core.approvals import approval_command
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config_text
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.ledger_items import (
@@ -34,7 +35,7 @@ from ecr_autodeploy.engine.dry_run import DryRunExecutor
 from ecr_autodeploy.engine.executor import Executor, PlanRunner
 from ecr_autodeploy.engine.gather import Gather, Remembered
 from ecr_autodeploy.engine.locks import ServiceLocks
-from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort, RegistryPort
+from ecr_autodeploy.engine.ports import AlarmPort, ClusterPort, GateStorePort, LedgerPort, NotifierPort, RegistryPort
 from ecr_autodeploy.engine.report import Reporter
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from ecr_autodeploy.engine.track import Tracker
 
 LEDGER_ENV = LEDGER_TABLE_ENV
+LEDGER_SUFFIX = "-ledger"  # the table install creates is NAME-ledger (core/stack.py)
 TASK_ROOT_ENV = "LAMBDA_TASK_ROOT"  # where Lambda unpacks the package (and the rules install put in it)
 
 
@@ -126,6 +128,18 @@ def build_app(
         from ecr_autodeploy.aws.ledger import Ledger
 
         ledger = Ledger(clients, table)
+    # The gates' items live in the same table (the one a test's or the CLI's ledger names).
+    gate_table = table or getattr(ledger, "table", None)
+    store: GateStorePort | None = None
+    if isinstance(gate_table, str) and gate_table:
+        from ecr_autodeploy.aws.gate_store import GateStore
+
+        store = GateStore(clients, gate_table)
+    alarms: AlarmPort | None = None
+    if config.alarm_names:
+        from ecr_autodeploy.aws.alarms import Alarms  # only rules that name alarms read CloudWatch
+
+        alarms = Alarms(clients)
     return assemble(
         config,
         cluster if cluster is not None else Cluster(clients),
@@ -135,7 +149,17 @@ def build_app(
         region=lambda: clients.region,
         dry_run=dry_run,
         settings=settings,
+        gate_store=store,
+        alarms=alarms,
+        installation=_installation(gate_table if isinstance(gate_table, str) else None),
     )
+
+
+def _installation(table: str | None) -> str | None:
+    """Return the installation's name, as the CLI's --name takes it (None when the table is not NAME-ledger)."""
+    if not table or not table.endswith(LEDGER_SUFFIX):
+        return None
+    return table.removesuffix(LEDGER_SUFFIX) or None
 
 
 def build_deployer(config: Config, clients: Clients, **options: Any) -> Deployer:
@@ -153,8 +177,15 @@ def assemble(
     region: Callable[[], str],
     dry_run: bool = False,
     settings: EngineSettings | None = None,
+    gate_store: GateStorePort | None = None,
+    alarms: AlarmPort | None = None,
+    installation: str | None = None,
 ) -> Dispatcher:
-    """Return the dispatcher of every event kind over these ports, sharing one Deployer, ledger and notifier."""
+    """Return the dispatcher of every event kind over these ports, sharing one Deployer, ledger and notifier.
+
+    `gate_store` holds the pauses and approvals, `alarms` reads CloudWatch for hold_if_alarm, `installation`
+    is the name approve commands give (None: they give none).
+    """
     s = settings or EngineSettings()
     runner: PlanRunner = (
         DryRunExecutor(ledger, clock=s.clock, max_workers=s.max_workers)
@@ -168,14 +199,35 @@ def assemble(
         )
     reporter = Reporter(notifier, dry_run=dry_run, clock=s.clock, max_workers=s.max_workers)
     gather = Gather(cluster, registry, max_workers=s.max_workers, remembered=Remembered())
-    deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
+    gates = None
+    if gate_store is not None or config.gated:
+        from ecr_autodeploy.engine.gates import GateKeeper
+
+        gates = GateKeeper(
+            config,
+            reporter,
+            store=gate_store,
+            ledger=ledger,
+            alarms=alarms,
+            command=lambda verb, approval: approval_command(verb, approval, installation, region()),
+            clock=s.clock,
+            max_workers=s.max_workers,
+        )
+    deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks, gates=gates)
 
     def build_tracker() -> Tracker:
         # Imported here: an image event, the hot path, needs neither the tracker nor the reconciler.
         from ecr_autodeploy.engine.rollback import Rollback
         from ecr_autodeploy.engine.track import Tracker
 
-        return Tracker(gather, ledger, Rollback(gather, locks), reporter, clock=s.clock, timeout=s.rollout_timeout)
+        chain = None
+        if config.chained:
+            from ecr_autodeploy.engine.chain import Chain  # promotions and waves start from a completed rollout
+
+            chain = Chain(deployer, clock=s.clock)
+        return Tracker(
+            gather, ledger, Rollback(gather, locks), reporter, clock=s.clock, timeout=s.rollout_timeout, chain=chain
+        )
 
     def build_reconciler() -> Reconciler:
         from ecr_autodeploy.engine.gather import RevisionCache

@@ -10,7 +10,7 @@ import pytest
 
 from ecr_autodeploy.aws.alarms import Alarms
 from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.gate_store import GateStore
+from ecr_autodeploy.aws.pause_book import PauseBook
 from ecr_autodeploy.core.approvals import Approval
 from ecr_autodeploy.core.pauses import SCOPE_ALL, Pause, rule_scope, service_scope
 from tests.fakes import digest
@@ -21,9 +21,9 @@ NOW = 1_767_000_000.0
 
 
 @pytest.fixture
-def store(world: World) -> GateStore:
+def store(world: World) -> PauseBook:
     ledger_table()
-    return GateStore(Clients(region="us-east-1"), TABLE)
+    return PauseBook(Clients(region="us-east-1"), TABLE)
 
 
 def approval(n: int, **changes: object) -> Approval:
@@ -33,7 +33,7 @@ def approval(n: int, **changes: object) -> Approval:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def test_pauses_are_one_item_read_by_key(store: GateStore) -> None:
+def test_pauses_are_one_item_read_by_key(store: PauseBook) -> None:
     assert store.pauses().items == ()
     assert store.pause(Pause(SCOPE_ALL, "freeze", "arn:aws:iam::123456789012:user/jo", NOW)) is None
     store.pause(Pause(rule_scope(2), "rule two", None, NOW))
@@ -50,7 +50,7 @@ def test_pauses_are_one_item_read_by_key(store: GateStore) -> None:
     assert store.resume(None) == []
 
 
-def test_an_approval_is_requested_once_decided_once_and_leaves_the_index(store: GateStore) -> None:
+def test_an_approval_is_requested_once_decided_once_and_leaves_the_index(store: PauseBook) -> None:
     first, second = approval(1), approval(2)
     assert store.request(first) is None
     assert store.request(second) is None
@@ -69,7 +69,7 @@ def test_an_approval_is_requested_once_decided_once_and_leaves_the_index(store: 
     assert store.approvals([first.id, "missing"])[first.id].state == "approved"
 
 
-def test_a_stale_id_in_the_index_is_dropped_when_listed(store: GateStore) -> None:
+def test_a_stale_id_in_the_index_is_dropped_when_listed(store: PauseBook) -> None:
     store.request(approval(1))
     client = boto3.client("dynamodb", region_name="us-east-1")
     client.update_item(
@@ -92,7 +92,7 @@ def test_a_stale_id_in_the_index_is_dropped_when_listed(store: GateStore) -> Non
     assert "ids" not in index  # both ids gone: DynamoDB drops an emptied set
 
 
-def test_requesting_a_closed_approval_again_keeps_it_closed_and_out_of_the_index(store: GateStore) -> None:
+def test_requesting_a_closed_approval_again_keeps_it_closed_and_out_of_the_index(store: PauseBook) -> None:
     store.request(approval(1))
     store.decide(approval(1).id, "rejected", "arn:aws:iam::123456789012:user/jo", NOW, "no")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ecr_autodeploy.core.approvals import Approval, approval_command, approval_id, may_decide
+from ecr_autodeploy.core.approvals import Approval, approval_command, approval_id
 from ecr_autodeploy.core.gate_rules import GateSettings
 from ecr_autodeploy.core.gates import (
     REQUEST,
@@ -25,6 +25,7 @@ from ecr_autodeploy.core.pauses import SCOPE_ALL, Pause, Pauses, rule_scope, ser
 from ecr_autodeploy.core.records import ServiceItem
 from ecr_autodeploy.core.tags import TagPolicy
 from ecr_autodeploy.core.windows import parse_window
+from ecr_autodeploy.engine.approvals import approval_data, may_decide
 from tests.fakes import digest
 
 D = digest(1)
@@ -168,7 +169,8 @@ def test_an_approval_survives_its_item() -> None:
     )
     assert Approval.from_item(given.to_item()) == given
     assert given.image.tags == ("1.5.0", "latest")
-    assert given.to_dict()["deadline"] == "2026-01-05T13:00:00+00:00"
+    assert approval_data(given)["deadline"] == "2026-01-05T13:00:00+00:00"
+    assert approval_data(given)["targets"] == ["us-east-1/prod/api", "us-east-1/prod/web"]
 
 
 # --- windows and alarms --------------------------------------------------------------------------------------------

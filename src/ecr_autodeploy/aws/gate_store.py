@@ -1,4 +1,5 @@
 """The gates' ledger items: pauses and approvals, in the deploy ledger's table, every read by key (no Query, Scan).
+The function reads pauses; writing them is a person's (aws/pause_book.py, the CLI's).
 
     pause#installation   one attribute per paused scope (``all``, ``rule:N``, ``service:KEY``), JSON as value
     approval#ID          one approval (core/approvals.py); a decision is one conditional write (pending -> ...)
@@ -46,33 +47,6 @@ class GateStore(LedgerTable):
                 if scope not in _KEY_ATTRIBUTES
             )
         )
-
-    def pause(self, pause: Pause) -> Pause | None:
-        """Pause a scope (replacing its reason); return the pause it replaced, if any."""
-        e = Expr()
-        update = e.update({pause.scope: pause.to_value()})
-        with aws_errors("pausing", pause.scope):
-            old = self._client().update_item(
-                **e.params(
-                    TableName=self.table, Key=key_of(PAUSES_PK), UpdateExpression=update, ReturnValues="UPDATED_OLD"
-                )
-            )
-        before = from_item(old.get("Attributes") or {}).get(pause.scope)
-        return Pause.from_value(pause.scope, str(before)) if before is not None else None
-
-    def resume(self, scopes: Sequence[str] | None) -> list[Pause]:
-        """Lift the pauses of these scopes (None: every pause); return the ones that were there."""
-        wanted = [p.scope for p in self.pauses().items] if scopes is None else list(scopes)
-        if not wanted:
-            return []
-        e = Expr()
-        update = e.update({}, wanted)
-        with aws_errors("resuming", ", ".join(wanted)):
-            old = self._client().update_item(
-                **e.params(TableName=self.table, Key=key_of(PAUSES_PK), UpdateExpression=update, ReturnValues="ALL_OLD")
-            )
-        before = from_item(old.get("Attributes") or {})
-        return [Pause.from_value(scope, str(before[scope])) for scope in wanted if scope in before]
 
     # ---- approvals --------------------------------------------------------------------------------------------
 

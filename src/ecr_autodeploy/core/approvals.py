@@ -4,20 +4,20 @@ An approval is one image for one rule: its id is derived from (rule, repository,
 the next reconcile and the approve command all meet the same item, and an image that was rejected or expired is
 not proposed again. Its item (``approval#ID``) holds the image, the targets and the plan each would apply, the
 rule as the function read it (so ``approve`` deploys under that rule), the deadline and the decision. The ids of
-the open ones are kept in one index item (``approval#open``), so listing them needs no Scan.
+the open ones are kept in one index item (``approval#open``), so listing them needs no Scan. Who may decide,
+and how an approval reads for people, is the CLI's (engine/approvals.py): the function only asks and closes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ecr_autodeploy.core.model import ImageInfo
-from ecr_autodeploy.core.timefmt import iso
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired", "superseded"]
 APPROVAL_STATES: tuple[ApprovalState, ...] = ("pending", "approved", "rejected", "expired", "superseded")
@@ -39,32 +39,6 @@ def approval_command(verb: str, approval: str, name: str | None, region: str | N
     if name:
         words += ["--name", name]
     return " ".join(words)
-
-
-def may_decide(approvers: Sequence[str], caller: str) -> bool:
-    """Return True when `caller` (an ARN from GetCallerIdentity) is one of `approvers` (none listed: anyone).
-
-    A role ARN covers the sessions of that role (``arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION``, the ARN
-    GetCallerIdentity reports for it, which drops the role's path); ``arn:aws:iam::ACCOUNT:root`` covers the
-    account's principals.
-    """
-    if not approvers:
-        return True
-    return any(_covers(approver, caller) for approver in approvers)
-
-
-def _covers(approver: str, caller: str) -> bool:
-    if approver == caller:
-        return True
-    parts = approver.split(":")
-    theirs = caller.split(":")
-    if len(parts) < 6 or len(theirs) < 6 or parts[4] != theirs[4]:
-        return False  # another account (or not an ARN)
-    if parts[5] == "root":
-        return True
-    if parts[5].startswith("role/") and theirs[2] == "sts" and theirs[5].startswith("assumed-role/"):
-        return theirs[5].split("/")[1] == parts[5].rsplit("/", 1)[-1]
-    return False
 
 
 @dataclass(frozen=True)
@@ -118,14 +92,6 @@ class Approval:
         """Return the approval decided (or closed) by `by` at `now`."""
         return replace(self, state=state, decided_by=by, decided_at=now, reason=reason, **changes)
 
-    def describe_state(self) -> str:
-        """Return the state with who decided it and when, for people."""
-        if self.state == "pending":
-            return f"pending until {iso(self.deadline)}"
-        by = f" by {self.decided_by}" if self.decided_by else ""
-        extra = f" (superseded by {self.superseded_by})" if self.superseded_by else ""
-        return f"{self.state}{by} at {iso(self.decided_at)}{extra}"
-
     def to_item(self) -> dict[str, Any]:
         """Return the approval as flat item attributes (nested values as JSON text, None left out)."""
         values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -153,18 +119,3 @@ class Approval:
                 values[name] = float(values[name])
         values.setdefault("state", "pending")
         return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the approval as JSON-ready data (times as ISO 8601)."""
-        data = {k: v for k, v in self.to_item().items() if k not in (*_JSON_FIELDS, "approvers")}
-        data.update(
-            targets=list(self.targets),
-            plans=list(self.plans),
-            image_tags=list(self.image_tags),
-            approvers=list(self.approvers),
-            rule_document=dict(self.rule_document),
-        )
-        for name in ("requested_at", "deadline", "pushed_at", "decided_at"):
-            value = getattr(self, name)
-            data[name] = iso(value) if value is not None else None
-        return data

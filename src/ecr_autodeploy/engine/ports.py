@@ -25,7 +25,7 @@ from ecr_autodeploy.core.model import (
 if TYPE_CHECKING:
     from ecr_autodeploy.core.approvals import Approval, ApprovalState
     from ecr_autodeploy.core.notify import Message
-    from ecr_autodeploy.core.pauses import Pause, Pauses
+    from ecr_autodeploy.core.pauses import Pauses
     from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
 
 
@@ -210,14 +210,6 @@ class GateStorePort(Protocol):
 
     def pauses(self) -> Pauses:
         """Return every pause of the installation."""
-        ...
-
-    def pause(self, pause: Pause) -> Pause | None:
-        """Pause a scope; return the pause it replaced, if any."""
-        ...
-
-    def resume(self, scopes: Sequence[str] | None) -> list[Pause]:
-        """Lift the pauses of these scopes (None: all); return the ones that were there."""
         ...
 
     def approvals(self, ids: Iterable[str]) -> dict[str, Approval]:
