@@ -112,12 +112,13 @@ def build_app(
     notifier: NotifierPort | None = None,
     dry_run: bool = False,
     settings: EngineSettings | None = None,
+    gate_store: GateStorePort | None = None,
 ) -> Dispatcher:
     """Return every use case, talking to AWS (or the emulator behind the clients' endpoint_url).
 
     `cluster` replaces the ECS adapter (the emulator's rollouts), `ledger` the table's (fault injection),
-    `notifier` the config's notifier (to capture messages); `env` defaults to the process environment. A dry run
-    plans and reports, and changes nothing.
+    `notifier` the config's notifier (to capture messages), `gate_store` the gates' items (a view of them);
+    `env` defaults to the process environment. A dry run plans and reports, and changes nothing.
     """
     clients.external_ids.update(config.external_ids)  # cross-account targets assume their roles with these
     environ = os.environ if env is None else env
@@ -130,8 +131,8 @@ def build_app(
         ledger = Ledger(clients, table)
     # The gates' items live in the same table (the one a test's or the CLI's ledger names).
     gate_table = table or getattr(ledger, "table", None)
-    store: GateStorePort | None = None
-    if isinstance(gate_table, str) and gate_table:
+    store: GateStorePort | None = gate_store
+    if store is None and isinstance(gate_table, str) and gate_table:
         from ecr_autodeploy.aws.gate_store import GateStore
 
         store = GateStore(clients, gate_table)

@@ -15,6 +15,7 @@ from ecr_autodeploy.aws.pause_book import PauseBook
 from ecr_autodeploy.core.config import Config, parse_config
 from ecr_autodeploy.core.outcomes import Outcome, Result
 from ecr_autodeploy.engine.dispatch import Dispatcher
+from ecr_autodeploy.engine.ports import GateStorePort
 from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import EngineSettings, build_app
 from tests.functional.rollouts import TABLE, RolloutCluster, ledger_table
@@ -45,7 +46,9 @@ class Gated:
         self.store = PauseBook(self.clients, TABLE)
         self._pushed = 0
 
-    def wire(self, *, dry_run: bool = False, config: Config | None = None) -> Dispatcher:
+    def wire(
+        self, *, dry_run: bool = False, config: Config | None = None, store: GateStorePort | None = None
+    ) -> Dispatcher:
         return build_app(
             config or self.config,
             self.clients,
@@ -54,6 +57,7 @@ class Gated:
             notifier=self.notes,
             dry_run=dry_run,
             settings=EngineSettings(clock=self.now),
+            gate_store=store,
         )
 
     def now(self) -> float:

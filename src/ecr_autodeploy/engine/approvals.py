@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ecr_autodeploy.core.approvals import Approval
+from ecr_autodeploy.core.approvals import Approval, ApprovalState
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import ApprovalError
 from ecr_autodeploy.core.events import ImageEvent, repository_arn
@@ -26,6 +27,47 @@ from ecr_autodeploy.core.rules import parse_rule
 from ecr_autodeploy.core.timefmt import iso
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.ports import GateStorePort
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.core.pauses import Pauses
+
+
+DeployerFor = Callable[[Config, GateStorePort], Deployer]  # the deploy engine for a rule, over the gates' items
+
+
+class _Approved:
+    """The gates' items as they would be with one approval given: what ``approve --dry-run`` plans with."""
+
+    def __init__(self, store: GateStorePort, approval: str) -> None:
+        self._store = store
+        self._approval = approval
+
+    def pauses(self) -> Pauses:
+        return self._store.pauses()
+
+    def approvals(self, ids: Iterable[str]) -> dict[str, Approval]:
+        found = self._store.approvals(ids)
+        if self._approval in found:
+            found[self._approval] = replace(found[self._approval], state="approved")
+        return found
+
+    def open_approvals(self) -> list[Approval]:
+        return [a for a in self._store.open_approvals() if a.id != self._approval]
+
+    def request(self, approval: Approval) -> Approval | None:
+        raise AssertionError("a dry run requests no approval")  # pragma: no cover - the dry run writes nothing
+
+    def decide(
+        self,
+        approval: str,
+        state: ApprovalState,
+        by: str | None,
+        now: float,
+        reason: str,
+        *,
+        superseded_by: str | None = None,
+    ) -> Approval | None:
+        raise AssertionError("a dry run decides nothing")  # pragma: no cover - the dry run writes nothing
 
 
 class Approvals:
@@ -39,25 +81,33 @@ class Approvals:
         """Return the pending approvals, oldest first."""
         return self.store.open_approvals()
 
-    def approve(self, approval: str, caller: str, deployer: Callable[[Config], Deployer]) -> tuple[Approval, Result]:
+    def approve(self, approval: str, caller: str, deployer: DeployerFor) -> tuple[Approval, Result]:
         """Approve a pending deployment as `caller` and deploy it; return the approval and the deploy's result.
 
-        `deployer` wires the deploy engine for a configuration (the approval's rule). Raise ApprovalError when it
-        cannot be approved (nothing is deployed then), DeployError when a target failed.
+        `deployer` wires the deploy engine for a configuration (the approval's rule) over the gates' items. Raise
+        ApprovalError when it cannot be approved (nothing is deployed then), DeployError when a target failed.
         """
-        pending = self._pending(approval, caller, "approve")
+        pending = self.check(approval, caller, "approve", close=True)
         now = self._clock()
         decided = self.store.decide(approval, "approved", caller, now, f"approved by {caller} at {iso(now)}")
         if decided is None:
             raise ApprovalError(f"approval {approval} was decided by someone else just now: nothing deployed")
         config = approval_config(pending)
-        engine = deployer(config)
         event = approval_event(pending, caller, now)
-        return decided, engine.deploy(event, approval_targets(config, pending, event))
+        return decided, deployer(config, self.store).deploy(event, approval_targets(config, pending, event))
+
+    def preview(self, approval: str, caller: str, deployer: DeployerFor) -> tuple[Approval, Result]:
+        """Return what approving would deploy now (a dry-run `deployer`), deciding and writing nothing."""
+        pending = self.check(approval, caller, "approve")
+        now = self._clock()
+        config = approval_config(pending)
+        event = approval_event(pending, caller, now)
+        view = _Approved(self.store, pending.id)
+        return pending, deployer(config, view).deploy(event, approval_targets(config, pending, event))
 
     def reject(self, approval: str, caller: str, reason: str | None = None) -> Approval:
         """Reject a pending deployment as `caller`; return it. Raise ApprovalError when it cannot be rejected."""
-        self._pending(approval, caller, "reject")
+        self.check(approval, caller, "reject", close=True)
         now = self._clock()
         why = f"rejected by {caller} at {iso(now)}" + (f": {reason}" if reason else "")
         decided = self.store.decide(approval, "rejected", caller, now, why)
@@ -65,8 +115,11 @@ class Approvals:
             raise ApprovalError(f"approval {approval} was decided by someone else just now")
         return decided
 
-    def _pending(self, approval: str, caller: str, verb: str) -> Approval:
-        """Return the approval if `caller` may decide it now; raise ApprovalError saying why not."""
+    def check(self, approval: str, caller: str, verb: str, *, close: bool = False) -> Approval:
+        """Return the approval if `caller` may `verb` it now; raise ApprovalError saying why not.
+
+        With `close`, one found past its deadline is closed there and then (expired).
+        """
         found = self.store.approvals([approval]).get(approval)
         if found is None:
             raise ApprovalError(
@@ -83,7 +136,8 @@ class Approvals:
         now = self._clock()
         if found.expired_at(now):
             reason = f"not approved by {iso(found.deadline)}: closed, not deployed"
-            self.store.decide(approval, "expired", None, now, reason)
+            if close:
+                self.store.decide(approval, "expired", None, now, reason)
             raise ApprovalError(f"approval {approval} of {found.image_text} expired at {iso(found.deadline)}: {reason}")
         if not may_decide(found.approvers, caller):
             raise ApprovalError(

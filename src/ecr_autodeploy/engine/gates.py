@@ -91,11 +91,13 @@ class GateKeeper:
         items: Sequence[Plan | Outcome],
         claims: Mapping[str, Claim | AutodeployError],
         images: Mapping[str, ImageInfo],
+        *,
+        record: bool = True,
     ) -> list[Plan | Outcome]:
         """Return the items with every gated plan held (or failed, when a fact could not be read).
 
         `claims` are those made ahead (a lost claim is the executor's duplicate, not a gate's), `images` the image
-        each target gets, by target key.
+        each target gets, by target key. Without `record` (``status``), as in a dry run, nothing is requested.
         """
         candidates = [
             i
@@ -131,7 +133,7 @@ class GateKeeper:
             if isinstance(found, Hold | AwsError):
                 decided[t.key] = found
         for wanted, plans in requests.items():
-            decided.update(self._request(event, wanted, plans, images, now))
+            decided.update(self._request(event, wanted, plans, images, now, record=record))
         decided.update(self._waves(event, [p for p in candidates if p.target.key not in decided], facts))
         return [_held(i, decided.get(i.target.key), event) if isinstance(i, Plan) else i for i in items]
 
@@ -187,7 +189,14 @@ class GateKeeper:
         return approval_hold(facts.approvals.get(wanted), wanted, now, self.command("approve", wanted))
 
     def _request(
-        self, event: ImageEvent, wanted: str, plans: Sequence[Plan], images: Mapping[str, ImageInfo], now: float
+        self,
+        event: ImageEvent,
+        wanted: str,
+        plans: Sequence[Plan],
+        images: Mapping[str, ImageInfo],
+        now: float,
+        *,
+        record: bool,
     ) -> dict[str, Hold | AwsError]:
         """Request one approval for these plans (one rule, one image); return each plan's hold."""
         from ecr_autodeploy.core.approvals import Approval
@@ -234,7 +243,7 @@ class GateKeeper:
                     f"{image.digest} is not proposed"
                 )
                 return dict.fromkeys(keys, Hold("skipped", "approval", reason, newer[0].id))
-            if self.reporter.dry_run:
+            if self.reporter.dry_run or not record:
                 hold = Hold("pending_approval", "approval", f"would request approval {wanted}: {command}", wanted)
                 return dict.fromkeys(keys, hold)
             existing = self.store.request(approval)

@@ -81,7 +81,7 @@ class Reconciler:
                     noticed.append(row)
         started: list[Message] = []
         for (name, registry_id, digest, tag), rows in groups.items():
-            event = _event(run_id, region, rows[0], name, registry_id, tag, digest)
+            event = drift_event(run_id, region, rows[0], name, registry_id, tag, digest)
             deployed = self.deployer.decide_and_apply(event, [r.target for r in rows], surveyed.reads)
             held = {o.target for o in deployed if o.gate is not None}
             noticed.extend(row for row in rows if row.target.key not in held)
@@ -134,9 +134,10 @@ class Reconciler:
         return drift_message(row_outcome(row, status), row.repository.registry_id, task_definition, self.dry_run)
 
 
-def _event(
+def drift_event(
     run_id: str, region: str, row: SurveyRow, name: str, registry_id: str, tag: str | None, digest: str
 ) -> ImageEvent:
+    """Return the image event that deploys a drift: the newest allowed image of a row's repository."""
     return ImageEvent(
         "reconcile",
         run_id,
