@@ -188,3 +188,14 @@ def test_pause_needs_exactly_one_scope_and_the_ledger(prod: World) -> None:
     code, out, err = run("resume", "--all", "--dry-run")
     assert (code, out) == (0, "")
     assert "nothing to resume there (paused now: nothing)" in err
+
+
+def test_a_deploy_by_hand_respects_a_pause_too(prod: World) -> None:
+    prod.push("shop/api", "v1", "v1")
+    run("pause", "--service", "prod/api", "--reason", "freeze")
+
+    code, _, err = run("deploy", "--cluster", "prod", "--service", "api", "--image", "shop/api:v1", "--no-wait")
+
+    assert code == 1
+    assert "Error: not deployed to us-east-1/prod/api: paused (freeze)" in err
+    assert prod.images_of("prod", "api")["app"].endswith(":v0")

@@ -145,11 +145,13 @@ class Demo(CanaryScenarios, PromotionScenario):
             f"(prefix shop/); history pushed and replicated: {history} (the event of {late} is held back)"
         )
         services = ", ".join(f"{s.name} ({s.repository})" for s in built.services)
-        canary = built.canary
+        canary, staging, production = built.canary, built.staging, built.production
         self.say(
             f"world      {built.deploy_region}: cluster {built.cluster} on Fargate, 2 tasks each, circuit breaker "
             f"with rollback: {services}, {canary.name} ({canary.repository}, its rule deploys it CANARY with alarm "
-            f"{demo_world.CANARY_ALARM}); rules file {built.rules_path.name}"
+            f"{demo_world.CANARY_ALARM}), {production.name} ({production.repository}, after {staging.label}, behind "
+            f"an approval); cluster {staging.cluster}: {staging.name}; SNS topic {demo_world.TOPIC}; rules file "
+            f"{built.rules_path.name}"
         )
         return built
 
