@@ -100,19 +100,24 @@ class Gated:
         return [service for service, _ in self.cluster.updates]
 
     def set_alarm(self, name: str, state: str) -> None:
-        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        if not cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]:
-            cloudwatch.put_metric_alarm(
-                AlarmName=name,
-                MetricName="HTTPCode_Target_5XX_Count",
-                Namespace="AWS/ApplicationELB",
-                Statistic="Sum",
-                Period=60,
-                EvaluationPeriods=1,
-                Threshold=1,
-                ComparisonOperator="GreaterThanThreshold",
-            )
-        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+        set_alarm(name, state)
+
+
+def set_alarm(name: str, state: str) -> None:
+    """Create a CloudWatch alarm unless it exists, and set its state."""
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    if not cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
 
 
 def by_target(result: Result) -> dict[str, Outcome]:

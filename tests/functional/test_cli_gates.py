@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.core.approvals import approval_id
 from ecr_autodeploy.local import events
+from tests.functional.test_cli_ledger import run
 from tests.functional.world import World
 
 CALLER = "arn:aws:sts::123456789012:user/moto"  # what moto's GetCallerIdentity answers
@@ -26,11 +25,6 @@ RULES = {
         {"repository": "shop/api", "tags": ["v*"], "targets": [{"cluster": "prod", "service": "web"}]},
     ]
 }
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--region", "us-east-1", *args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def approval_shop(world: World, **gates: Any) -> Gated:
 
 def approve(shop: Gated, wanted: str, caller: str = JO) -> Result:
     desk = Approvals(shop.store, clock=shop.now)
-    _, result = desk.approve(wanted, caller, lambda config, store: shop.wire(config=config, store=store).deployer)
+    _, result = desk.approve(wanted, caller, lambda config: shop.wire(config=config).deployer)
     return result
 
 

@@ -14,6 +14,7 @@ from ecr_autodeploy.aws.pause_book import PauseBook
 from ecr_autodeploy.core.approvals import Approval
 from ecr_autodeploy.core.pauses import SCOPE_ALL, Pause, rule_scope, service_scope
 from tests.fakes import digest
+from tests.functional.gated import set_alarm
 from tests.functional.rollouts import TABLE, ledger_table
 from tests.functional.world import World
 
@@ -104,19 +105,8 @@ def test_requesting_a_closed_approval_again_keeps_it_closed_and_out_of_the_index
 
 
 def test_alarm_states_by_name_in_one_call_per_region(world: World) -> None:
-    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
-    for name in ("checkout-5xx", "latency"):
-        cloudwatch.put_metric_alarm(
-            AlarmName=name,
-            MetricName="HTTPCode_Target_5XX_Count",
-            Namespace="AWS/ApplicationELB",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanThreshold",
-        )
-    cloudwatch.set_alarm_state(AlarmName="checkout-5xx", StateValue="ALARM", StateReason="test")
+    set_alarm("checkout-5xx", "ALARM")
+    set_alarm("latency", "OK")
     clients = Clients(region="us-east-1")
     calls: Counter[str] = Counter()
     clients.client("cloudwatch", "us-east-1").meta.events.register(

@@ -13,7 +13,6 @@ so a crash between the two writes leaves nothing open that nobody sees.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from ecr_autodeploy.aws.clients import aws_errors
 from ecr_autodeploy.aws.dynamodb_items import Expr, from_item, key_of, to_item
@@ -117,27 +116,11 @@ class GateStore(LedgerTable):
             }
         )
         condition = f"{e.name('state')} = {e.value('pending')}"
-        answer: dict[str, Any] = {}
-        stopped = self._conditional(
-            "deciding approval",
-            approval,
-            lambda c: answer.update(
-                c.update_item(
-                    **e.params(
-                        TableName=self.table,
-                        Key=key_of(approval_pk(approval)),
-                        UpdateExpression=update,
-                        ConditionExpression=condition,
-                        ReturnValues="ALL_NEW",
-                    )
-                )
-            ),
-            None,
-        )
-        if stopped is not None:
+        after = self._updated("deciding approval", approval, approval_pk(approval), e, update, condition)
+        if after is None:
             return None
         self._index(remove=[approval])
-        return Approval.from_item(from_item(answer.get("Attributes") or {}))
+        return Approval.from_item(after)
 
     def _index(self, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         """Add ids to, or remove them from, the open approvals' index (idempotent)."""

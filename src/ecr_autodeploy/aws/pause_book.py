@@ -1,15 +1,18 @@
-"""Pausing and resuming: the writes of the pause item (``pause#installation``), a person's, by the CLI.
+"""Pausing and resuming: the writes of the pause item (``pause#installation``), a person's, by the CLI; and the
+items as one approval would make them (``approve --dry-run``).
 
 One UpdateItem per change: a pause sets its scope's attribute, a resume removes them; both return what was there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from ecr_autodeploy.aws.clients import aws_errors
+from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.aws.dynamodb_items import Expr, from_item, key_of
 from ecr_autodeploy.aws.gate_store import GateStore
+from ecr_autodeploy.core.approvals import Approval
 from ecr_autodeploy.core.ledger_items import PAUSES_PK
 from ecr_autodeploy.core.pauses import Pause
 
@@ -43,3 +46,18 @@ class PauseBook(GateStore):
             )
         before = from_item(old.get("Attributes") or {})
         return [Pause.from_value(scope, str(before[scope])) for scope in wanted if scope in before]
+
+
+class Given(PauseBook):
+    """The gates' items as they would be with one approval given: what ``approve --dry-run`` plans with."""
+
+    def __init__(self, clients: Clients, table: str, approval: str) -> None:
+        super().__init__(clients, table)
+        self._approval = approval
+
+    def approvals(self, ids: Iterable[str]) -> dict[str, Approval]:
+        """Return these approvals, the one being tried as given."""
+        found = super().approvals(ids)
+        if self._approval in found:
+            found[self._approval] = replace(found[self._approval], state="approved")
+        return found

@@ -22,14 +22,17 @@ from ecr_autodeploy.cli.plan import caller
 @pass_app
 def approve(app: AppContext, approval_id: str, dry_run: bool) -> None:
     """Approve the pending deployment ID and deploy it; exit 1 if it cannot be approved (says why)."""
+    from ecr_autodeploy.aws.pause_book import Given
     from ecr_autodeploy.engine.approvals import Approvals, approval_data
 
-    desk = Approvals(app.gate_book())
+    book = app.gate_book()
+    desk = Approvals(book)
     _, arn = caller(app)
-    use = desk.preview if dry_run else desk.approve
-    approval, result = use(
-        approval_id, arn, lambda config, store: app.deployer(config, dry_run=dry_run, gate_store=store)
-    )
+    if dry_run:
+        given = Given(app.clients(), book.table, approval_id)
+        approval, result = desk.preview(approval_id, arn, lambda c: app.deployer(c, dry_run=True, gate_store=given))
+    else:
+        approval, result = desk.approve(approval_id, arn, app.deployer)
     if app.as_json:
         echo_json({**result_data(result), "approval": approval_data(approval), "dry_run": dry_run})
     else:

@@ -15,10 +15,10 @@ from ecr_autodeploy.cli.context import AppContext, config_option, installation_o
 from ecr_autodeploy.cli.output import echo_json, short_digest, show_notes, table
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.model import ServiceRef
+from ecr_autodeploy.core.outcomes import Hold, Outcome
 from ecr_autodeploy.engine.survey import SurveyResult, SurveyRow
 
 if TYPE_CHECKING:
-    from ecr_autodeploy.engine.gate_status import GateView
     from ecr_autodeploy.engine.gates import GateKeeper
 
 role_option = click.option(
@@ -91,7 +91,7 @@ def status(app: AppContext, config_path: str | None, html_path: str | None, assu
     show_notes(surveyed.notes)
 
 
-def _gates(keeper: GateKeeper | None, surveyed: SurveyResult, region: str) -> dict[str, GateView]:
+def _gates(keeper: GateKeeper | None, surveyed: SurveyResult, region: str) -> dict[str, Hold | Outcome]:
     """Return what the gates hold for each service (paused, pending approval, deferred); none without gates."""
     if keeper is None:
         return {}
@@ -100,11 +100,26 @@ def _gates(keeper: GateKeeper | None, surveyed: SurveyResult, region: str) -> di
     return gate_views(keeper, surveyed, region)
 
 
-def _gate_data(view: GateView | None) -> dict[str, Any] | None:
-    return None if view is None else {k: v for k, v in asdict(view).items() if v is not None}
+def _gate_data(view: Hold | Outcome | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    if isinstance(view, Outcome):
+        return {"status": view.status, "reason": view.reason}
+    return {k: v for k, v in asdict(view).items() if v is not None}
 
 
-def _row(row: SurveyRow, gate: GateView | None) -> tuple[str, ...]:
+def gate_text(view: Hold | Outcome | None) -> str:
+    """Return the GATE column: ``paused``, ``pending_approval ID``, ``deferred (window)``, ``failed``, or "-"."""
+    if view is None or isinstance(view, Outcome):
+        return "-" if view is None else view.status
+    if view.gate == "pause":
+        return "paused"
+    if view.status == "pending_approval" and view.approval:
+        return f"pending_approval {view.approval}"
+    return f"{view.status} ({view.gate})"
+
+
+def _row(row: SurveyRow, gate: Hold | Outcome | None) -> tuple[str, ...]:
     d = row.drift
     running = " ".join(x for x in (d.running_tag, short_digest(d.running_digest) if d.running_digest else None) if x)
     newest = "-"
@@ -114,4 +129,4 @@ def _row(row: SurveyRow, gate: GateView | None) -> tuple[str, ...]:
     state, when = row.last_deployment
     last = " ".join(x for x in (state, when) if x) or "-"
     drift = d.state if d.state != "error" else f"error: {d.reason}"
-    return (row.key, row.repository.name, running or "-", newest, drift, gate.short() if gate else "-", last)
+    return (row.key, row.repository.name, running or "-", newest, drift, gate_text(gate), last)

@@ -53,11 +53,18 @@ def judged_message(kind: MessageKind, outcome: Outcome, record: DeploymentRecord
         text = f"{text}, rolled back"
     if record.rollback_of:
         text = f"rollback of {record.rollback_of}: {text}"
+    return record_message(kind, str(text), outcome.reason, record, outcome.duration_seconds)
+
+
+def record_message(
+    kind: MessageKind, text: str, reason: str, record: DeploymentRecord, duration: float | None = None
+) -> Message:
+    """Return a notification about a deployment this tool started, with its image, service and revision."""
     ref, image = record.ref, record.image
     return Message(
         kind,
-        str(text),
-        outcome.reason,
+        text,
+        reason,
         repository=image.repository,
         tag=image.tag,
         digest=image.digest,
@@ -69,7 +76,7 @@ def judged_message(kind: MessageKind, outcome: Outcome, record: DeploymentRecord
         service=ref.service,
         task_definition=record.task_definition,
         deployment_id=record.deployment_id,
-        duration_seconds=outcome.duration_seconds,
+        duration_seconds=duration,
         console_url=service_console_url(ref.region, ref.cluster, ref.service),
     )
 
@@ -152,25 +159,11 @@ def expired_message(approval: Approval) -> Message:
 
 def stopped_message(record: DeploymentRecord, stopped: list[str]) -> Message:
     """Return the notification that a failed wave stopped the rest of a max_parallel fan-out."""
-    ref, image = record.ref, record.image
     reason = (
-        f"the rollout of {image.digest} FAILED on {ref.key} (deployment {record.deployment_id}): max_parallel stops "
-        f"the rest of rules[{record.rule}]'s fan-out, not deployed to {', '.join(stopped)}"
+        f"the rollout of {record.image.digest} FAILED on {record.ref.key} (deployment {record.deployment_id}): "
+        f"max_parallel stops the rest of rules[{record.rule}]'s fan-out, not deployed to {', '.join(stopped)}"
     )
-    return Message(
-        "stopped",
-        "fan-out stopped",
-        reason,
-        repository=image.repository,
-        tag=image.tag,
-        digest=image.digest,
-        region=ref.region,
-        account=image.account,
-        cluster=ref.cluster,
-        service=ref.service,
-        deployment_id=record.deployment_id,
-        console_url=service_console_url(ref.region, ref.cluster, ref.service),
-    )
+    return record_message("stopped", "fan-out stopped", reason, record)
 
 
 def _parts(key: str | None) -> tuple[str | None, str | None, str | None]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ecr_autodeploy.core.approvals import Approval, ApprovalState
+from ecr_autodeploy.core.approvals import Approval
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import ApprovalError
 from ecr_autodeploy.core.events import ImageEvent, repository_arn
@@ -28,46 +27,7 @@ from ecr_autodeploy.core.timefmt import iso
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.ports import GateStorePort
 
-if TYPE_CHECKING:
-    from ecr_autodeploy.core.pauses import Pauses
-
-
-DeployerFor = Callable[[Config, GateStorePort], Deployer]  # the deploy engine for a rule, over the gates' items
-
-
-class _Approved:
-    """The gates' items as they would be with one approval given: what ``approve --dry-run`` plans with."""
-
-    def __init__(self, store: GateStorePort, approval: str) -> None:
-        self._store = store
-        self._approval = approval
-
-    def pauses(self) -> Pauses:
-        return self._store.pauses()
-
-    def approvals(self, ids: Iterable[str]) -> dict[str, Approval]:
-        found = self._store.approvals(ids)
-        if self._approval in found:
-            found[self._approval] = replace(found[self._approval], state="approved")
-        return found
-
-    def open_approvals(self) -> list[Approval]:
-        return [a for a in self._store.open_approvals() if a.id != self._approval]
-
-    def request(self, approval: Approval) -> Approval | None:
-        raise AssertionError("a dry run requests no approval")  # pragma: no cover - the dry run writes nothing
-
-    def decide(
-        self,
-        approval: str,
-        state: ApprovalState,
-        by: str | None,
-        now: float,
-        reason: str,
-        *,
-        superseded_by: str | None = None,
-    ) -> Approval | None:
-        raise AssertionError("a dry run decides nothing")  # pragma: no cover - the dry run writes nothing
+DeployerFor = Callable[[Config], Deployer]  # the deploy engine wired for a configuration (the approval's rule)
 
 
 class Approvals:
@@ -84,8 +44,8 @@ class Approvals:
     def approve(self, approval: str, caller: str, deployer: DeployerFor) -> tuple[Approval, Result]:
         """Approve a pending deployment as `caller` and deploy it; return the approval and the deploy's result.
 
-        `deployer` wires the deploy engine for a configuration (the approval's rule) over the gates' items. Raise
-        ApprovalError when it cannot be approved (nothing is deployed then), DeployError when a target failed.
+        `deployer` wires the deploy engine for a configuration (the approval's rule). Raise ApprovalError when it
+        cannot be approved (nothing is deployed then), DeployError when a target failed.
         """
         pending = self.check(approval, caller, "approve", close=True)
         now = self._clock()
@@ -94,16 +54,17 @@ class Approvals:
             raise ApprovalError(f"approval {approval} was decided by someone else just now: nothing deployed")
         config = approval_config(pending)
         event = approval_event(pending, caller, now)
-        return decided, deployer(config, self.store).deploy(event, approval_targets(config, pending, event))
+        return decided, deployer(config).deploy(event, approval_targets(config, pending, event))
 
     def preview(self, approval: str, caller: str, deployer: DeployerFor) -> tuple[Approval, Result]:
-        """Return what approving would deploy now (a dry-run `deployer`), deciding and writing nothing."""
+        """Return what approving would deploy now, deciding and writing nothing.
+
+        `deployer` is a dry-run engine that reads the gates' items as if this approval were given.
+        """
         pending = self.check(approval, caller, "approve")
-        now = self._clock()
         config = approval_config(pending)
-        event = approval_event(pending, caller, now)
-        view = _Approved(self.store, pending.id)
-        return pending, deployer(config, view).deploy(event, approval_targets(config, pending, event))
+        event = approval_event(pending, caller, self._clock())
+        return pending, deployer(config).deploy(event, approval_targets(config, pending, event))
 
     def reject(self, approval: str, caller: str, reason: str | None = None) -> Approval:
         """Reject a pending deployment as `caller`; return it. Raise ApprovalError when it cannot be rejected."""

@@ -13,13 +13,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ecr_autodeploy.core.events import EventKind, ImageEvent, repository_arn
 from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.messages import started_message, stopped_message
-from ecr_autodeploy.core.outcomes import Outcome
+from ecr_autodeploy.core.outcomes import Outcome, target_outcome
 from ecr_autodeploy.engine.deploy import Deployer
 
 if TYPE_CHECKING:
@@ -70,23 +71,8 @@ class Chain:
             f"the rollout of {digest} FAILED on {record.ref.key}: max_parallel stops the rest of the fan-out "
             "(a newer image, or a deploy by hand, moves it on)"
         )
-        return [
-            Outcome(
-                "skipped",
-                reason,
-                target=t.key,
-                cluster=t.cluster,
-                service=t.service,
-                region=t.region,
-                rule=t.rule,
-                strategy=t.strategy,
-                repository=record.image.repository,
-                tag=record.image.tag,
-                digest=digest,
-                gate="wave",
-            )
-            for t in stopped
-        ]
+        event = self._event(record, "wave")
+        return [replace(target_outcome(t, event, "skipped", reason), gate="wave") for t in stopped]
 
     def _targets(self, record: DeploymentRecord) -> list[Target]:
         repository = record.image.repository

@@ -7,8 +7,6 @@ service is paused whatever its drift.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.gates import paused_hold
 from ecr_autodeploy.core.model import ImageInfo
@@ -21,36 +19,20 @@ from ecr_autodeploy.engine.survey import SurveyResult, SurveyRow
 STATUS_RUN = "status"
 
 
-@dataclass(frozen=True)
-class GateView:
-    """A service's gate, for people and programs: its status and gate (or failed: a gate could not be judged)."""
-
-    status: str
-    reason: str
-    gate: str | None = None
-    approval: str | None = None
-
-    def short(self) -> str:
-        """Return the column's text: ``paused``, ``pending_approval ID``, ``deferred (window)``."""
-        if self.approval and self.status == "pending_approval":
-            return f"pending_approval {self.approval}"
-        if self.gate == "pause":
-            return "paused"
-        return f"{self.status} ({self.gate})" if self.gate else self.status
-
-
-def gate_views(keeper: GateKeeper, surveyed: SurveyResult, region: str) -> dict[str, GateView]:
-    """Return, by target key, what the gates hold for each surveyed service (left out: nothing holds it)."""
+def gate_views(keeper: GateKeeper, surveyed: SurveyResult, region: str) -> dict[str, Hold | Outcome]:
+    """Return, by target key, what the gates hold for each surveyed service (left out: nothing holds it); a gate
+    that could not be judged is a failed outcome."""
     try:
         pauses = keeper.pauses()
     except AwsError as err:
-        return {row.target.key: GateView("failed", f"the pauses could not be read: {err}") for row in surveyed.rows}
-    views: dict[str, GateView] = {}
+        failed = Outcome("failed", f"the pauses could not be read: {err}", error_code=err.code)
+        return dict.fromkeys((row.target.key for row in surveyed.rows), failed)
+    views: dict[str, Hold | Outcome] = {}
     groups: dict[tuple[str, str, str, str | None], list[SurveyRow]] = {}
     for row in surveyed.rows:
         pause = pauses.of(row.target)
         if pause is not None:
-            views[row.target.key] = _view(paused_hold(pause))
+            views[row.target.key] = paused_hold(pause)
         elif row.drift.state == "yes" and row.newest is not None and row.target.gated:
             tag = row.target.tags.first_allowed(row.newest.tags)
             groups.setdefault((row.repository.name, row.repository.registry_id, row.newest.digest, tag), []).append(row)
@@ -60,11 +42,7 @@ def gate_views(keeper: GateKeeper, surveyed: SurveyResult, region: str) -> dict[
         images: dict[str, ImageInfo] = {r.target.key: r.newest for r in rows if r.newest is not None}
         for item in keeper.hold(event, plans, {}, images, record=False):
             if isinstance(item, Plan) and item.hold is not None:
-                views[item.target.key] = _view(item.hold)
+                views[item.target.key] = item.hold
             elif isinstance(item, Outcome) and item.target:
-                views[item.target] = GateView("failed", item.reason)
+                views[item.target] = item
     return views
-
-
-def _view(hold: Hold) -> GateView:
-    return GateView(hold.status, hold.reason, hold.gate, hold.approval)
