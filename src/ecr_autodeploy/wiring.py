@@ -6,6 +6,7 @@ without an installation, deploys run without the ledger and every result says so
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.ecr import Registry
 from ecr_autodeploy.aws.ecs import Cluster
-from ecr_autodeploy.core.approvals import approval_command
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config_text
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.ledger_items import (
@@ -156,6 +156,13 @@ def build_app(
     )
 
 
+def _command(verb: str, approval: str, *, installation: str | None, region: Callable[[], str]) -> str:
+    """Return the command a person runs to approve (or reject) an approval of this installation."""
+    from ecr_autodeploy.core.approvals import approval_command  # only when an approval is requested
+
+    return approval_command(verb, approval, installation, region())
+
+
 def _installation(table: str | None) -> str | None:
     """Return the installation's name, as the CLI's --name takes it (None when the table is not NAME-ledger)."""
     if not table or not table.endswith(LEDGER_SUFFIX):
@@ -210,7 +217,7 @@ def assemble(
             store=gate_store,
             ledger=ledger,
             alarms=alarms,
-            command=lambda verb, approval: approval_command(verb, approval, installation, region()),
+            command=functools.partial(_command, installation=installation, region=region),
             clock=s.clock,
             max_workers=s.max_workers,
         )
