@@ -1,9 +1,9 @@
 """What a user gets: the Lambda zip's size and the ``demo`` command's wall time, each ÷ its budget.
 
-These two targets are absolute (150 KB, 20 s), so the baseline is the budget itself. The zip is built by the
-project's own packaging, the same bytes ``ecr-autodeploy package`` writes; for scale, the details also give the
-size of a zip of every module of the package (what shipping the whole package would cost). The demo runs as a
-user runs it, in a fresh process.
+These two targets are absolute (the zip's SIZE_TARGET, 200 KB; 20 s), so the baseline is the budget itself. The
+zip is built by the project's own packaging, the same bytes ``ecr-autodeploy package`` writes; for scale, the
+details also give the size of a zip of every module of the package (what shipping the whole package would cost).
+The demo runs as a user runs it, in a fresh process.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import zipfile
 from pathlib import Path
 
 from bench.measure import Figure
+from ecr_autodeploy.aws.lambda_package import SIZE_TARGET
 
-ZIP_BUDGET_KB = 150.0
+ZIP_BUDGET_KB = SIZE_TARGET / 1024
 DEMO_BUDGET_S = 20.0
 DEMO_RUNS = 3
 

@@ -6,6 +6,7 @@ without an installation, deploys run without the ledger and every result says so
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -35,7 +36,15 @@ from ecr_autodeploy.engine.dry_run import DryRunExecutor
 from ecr_autodeploy.engine.executor import Executor, PlanRunner
 from ecr_autodeploy.engine.gather import Gather, Remembered
 from ecr_autodeploy.engine.locks import ServiceLocks
-from ecr_autodeploy.engine.ports import ClusterPort, FanOutPort, LedgerPort, NotifierPort, RegistryPort
+from ecr_autodeploy.engine.ports import (
+    AlarmPort,
+    ClusterPort,
+    FanOutPort,
+    GateStorePort,
+    LedgerPort,
+    NotifierPort,
+    RegistryPort,
+)
 from ecr_autodeploy.engine.report import Reporter
 
 if TYPE_CHECKING:
@@ -44,6 +53,7 @@ if TYPE_CHECKING:
 
 LEDGER_ENV = LEDGER_TABLE_ENV
 FUNCTION_NAME_ENV = "AWS_LAMBDA_FUNCTION_NAME"  # set by Lambda: the function can hand fan-out batches to itself
+LEDGER_SUFFIX = "-ledger"  # the table install creates is NAME-ledger (core/stack.py)
 TASK_ROOT_ENV = "LAMBDA_TASK_ROOT"  # where Lambda unpacks the package (and the rules install put in it)
 
 
@@ -114,13 +124,15 @@ def build_app(
     fanout: FanOutPort | None = None,
     dry_run: bool = False,
     settings: EngineSettings | None = None,
+    gate_store: GateStorePort | None = None,
 ) -> Dispatcher:
     """Return every use case, talking to AWS (or the emulator behind the clients' endpoint_url).
 
     `cluster` replaces the ECS adapter (the emulator's rollouts), `ledger` the table's (fault injection),
     `notifier` the config's notifier (to capture messages), `fanout` how batches reach other invocations (on
-    Lambda: the function invokes itself; elsewhere none, and one process deploys everything); `env` defaults to
-    the process environment. A dry run plans and reports, and changes nothing.
+    Lambda: the function invokes itself; elsewhere none, and one process deploys everything), `gate_store` the
+    gates' items (a view of them); `env` defaults to the process environment. A dry run plans and reports, and
+    changes nothing.
     """
     clients.external_ids.update(config.external_ids)  # cross-account targets assume their roles with these
     environ = os.environ if env is None else env
@@ -138,6 +150,18 @@ def build_app(
         from ecr_autodeploy.aws.ledger import Ledger
 
         ledger = Ledger(clients, table)
+    # The gates' items live in the same table (the one a test's or the CLI's ledger names).
+    gate_table = table or getattr(ledger, "table", None)
+    store: GateStorePort | None = gate_store
+    if store is None and isinstance(gate_table, str) and gate_table:
+        from ecr_autodeploy.aws.gate_store import GateStore
+
+        store = GateStore(clients, gate_table)
+    alarms: AlarmPort | None = None
+    if config.alarm_names:
+        from ecr_autodeploy.aws.alarms import Alarms  # only rules that name alarms read CloudWatch
+
+        alarms = Alarms(clients)
     return assemble(
         config,
         cluster if cluster is not None else Cluster(clients),
@@ -148,7 +172,24 @@ def build_app(
         region=lambda: clients.region,
         dry_run=dry_run,
         settings=settings,
+        gate_store=store,
+        alarms=alarms,
+        installation=_installation(gate_table if isinstance(gate_table, str) else None),
     )
+
+
+def _command(verb: str, approval: str, *, installation: str | None, region: Callable[[], str]) -> str:
+    """Return the command a person runs to approve (or reject) an approval of this installation."""
+    from ecr_autodeploy.core.approvals import approval_command  # only when an approval is requested
+
+    return approval_command(verb, approval, installation, region())
+
+
+def _installation(table: str | None) -> str | None:
+    """Return the installation's name, as the CLI's --name takes it (None when the table is not NAME-ledger)."""
+    if not table or not table.endswith(LEDGER_SUFFIX):
+        return None
+    return table.removesuffix(LEDGER_SUFFIX) or None
 
 
 def build_deployer(config: Config, clients: Clients, **options: Any) -> Deployer:
@@ -167,8 +208,15 @@ def assemble(
     region: Callable[[], str],
     dry_run: bool = False,
     settings: EngineSettings | None = None,
+    gate_store: GateStorePort | None = None,
+    alarms: AlarmPort | None = None,
+    installation: str | None = None,
 ) -> Dispatcher:
-    """Return the dispatcher of every event kind over these ports, sharing one Deployer, ledger and notifier."""
+    """Return the dispatcher of every event kind over these ports, sharing one Deployer, ledger and notifier.
+
+    `gate_store` holds the pauses and approvals, `alarms` reads CloudWatch for hold_if_alarm, `installation`
+    is the name approve commands give (None: they give none).
+    """
     s = settings or EngineSettings()
     runner: PlanRunner = (
         DryRunExecutor(ledger, clock=s.clock, max_workers=s.max_workers)
@@ -182,7 +230,21 @@ def assemble(
         )
     reporter = Reporter(notifier, dry_run=dry_run, clock=s.clock, max_workers=s.max_workers)
     gather = Gather(cluster, registry, max_workers=s.max_workers, remembered=Remembered())
-    deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
+    gates = None
+    if gate_store is not None or config.gated:
+        from ecr_autodeploy.engine.gates import GateKeeper
+
+        gates = GateKeeper(
+            config,
+            reporter,
+            store=gate_store,
+            ledger=ledger,
+            alarms=alarms,
+            command=functools.partial(_command, installation=installation, region=region),
+            clock=s.clock,
+            max_workers=s.max_workers,
+        )
+    deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks, gates=gates)
     if fanout is not None and s.fanout_batch > 0:
         from ecr_autodeploy.engine.fanout import FanOut
 
@@ -193,7 +255,14 @@ def assemble(
         from ecr_autodeploy.engine.rollback import Rollback
         from ecr_autodeploy.engine.track import Tracker
 
-        return Tracker(gather, ledger, Rollback(gather, locks), reporter, clock=s.clock, timeout=s.rollout_timeout)
+        chain = None
+        if config.chained:
+            from ecr_autodeploy.engine.chain import Chain  # promotions and waves start from a completed rollout
+
+            chain = Chain(deployer, clock=s.clock)
+        return Tracker(
+            gather, ledger, Rollback(gather, locks), reporter, clock=s.clock, timeout=s.rollout_timeout, chain=chain
+        )
 
     def build_reconciler() -> Reconciler:
         from ecr_autodeploy.engine.gather import RevisionCache

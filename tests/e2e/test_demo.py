@@ -29,8 +29,8 @@ def test_demo_json_prints_only_the_summary_and_exits_0_when_every_scenario_behav
     assert summary["install"]["function"] == "ecr-autodeploy"
     assert "ecr-autodeploy" in summary["install"]["rules"]
     assert summary["emulator"]["endpoint"].startswith("http://127.0.0.1:")
-    good, broken, noop, canary, alarm = summary["scenarios"]
-    assert [s["ok"] for s in (good, broken, noop, canary, alarm)] == [True, True, True, True, True]
+    good, broken, noop, canary, alarm, promotion = summary["scenarios"]
+    assert [s["ok"] for s in summary["scenarios"]] == [True] * 6
     assert all(c["ok"] for s in summary["scenarios"] for c in s["checks"])
 
     rows = {r["service"]: r for r in good["services"]}
@@ -66,9 +66,26 @@ def test_demo_json_prints_only_the_summary_and_exits_0_when_every_scenario_behav
     assert row["after"] == row["before"]  # ECS put the previous revision back
     assert "BAKE_TIME" not in row["stages"]  # caught during the canary, before the rest of the traffic moved
 
+    staging, production = promotion["services"]
+    assert (staging["service"], staging["outcome"], staging["rollout"]) == (
+        "staging/orders",
+        "deployed -> completed",
+        "COMPLETED",
+    )
+    assert (production["service"], production["rollout"]) == ("orders", "COMPLETED")
+    assert production["outcome"] == "deferred, pending_approval, approved -> completed"
+    assert staging["digest"] == production["digest"]  # the one image, promoted
+    assert production["after"] == production["before"].split(":")[0] + "@" + production["digest"][:19]
+
     progress = done.stderr
     assert re.search(r"rollout  checkout: IN_PROGRESS .*BAKE_TIME \d+/10 min", progress)
-    steps = ("emulator", "world", "install", "scenario 1", "scenario 2", "scenario 3", "scenario 4", "scenario 5")
+    command = re.search(
+        r"notify   SNS .*: run (ecr-autodeploy approve ([0-9a-f]{12}) --region us-east-1 \S+ \S+)", progress
+    )
+    assert command, progress[-3000:]
+    assert f"approve  {command.group(1)}" in progress  # the demo ran the very command the message gave
+    assert re.search(rf"approve  exit 0: approved {command.group(2)} \(shop/orders:1\.1\.0@sha256:", progress)
+    steps = ("emulator", "world", "install", *(f"scenario {n}" for n in range(1, 7)))
     for step in (*steps, "rollout"):
         assert re.search(rf"^\[\s*\d+\.\ds\] +{step}", progress, re.MULTILINE), step
 

@@ -119,7 +119,9 @@ def test_status_table_and_json(world: World, monkeypatch: pytest.MonkeyPatch, ru
 
     assert code == 0
     header, _, row = out.splitlines()[:3]
-    assert header.split() == ["SERVICE", "REPOSITORY", "RUNNING", "NEWEST", "ALLOWED", "DRIFT", "LAST", "DEPLOYMENT"]
+    assert header.split() == [
+        "SERVICE", "REPOSITORY", "RUNNING", "NEWEST", "ALLOWED", "DRIFT", "GATE", "LAST", "DEPLOYMENT"
+    ]  # fmt: skip
     assert row.split()[:3] == ["us-east-1/shop/api", "shop/api", "v0"]
     assert f"v1 {digest[:19]}" in row
     assert " yes " in row
@@ -127,6 +129,7 @@ def test_status_table_and_json(world: World, monkeypatch: pytest.MonkeyPatch, ru
     code, out, _ = run("status", "--config", str(rules), "--json")
     (service,) = json.loads(out)["services"]
     assert (service["drift"], service["newest_digest"], service["running_tag"]) == ("yes", digest, "v0")
+    assert service["gate"] is None  # no pause, no gate on its rule
 
 
 def test_reconcile_dry_run_then_fix(world: World, monkeypatch: pytest.MonkeyPatch, rules: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ecr_autodeploy.aws.lambda_package import build_package
+from ecr_autodeploy.aws.lambda_package import SIZE_TARGET, build_package
 from ecr_autodeploy.cli.main import cli
 from tests.functional.installs import (
     NAME,
@@ -88,4 +88,4 @@ def test_package_command_writes_the_zip(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["package", "--zip", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == build_package().data
-    assert "under the 150 KB target" in result.stdout
+    assert f"under the {SIZE_TARGET // 1024} KB target" in result.stdout

@@ -73,16 +73,16 @@ def lock_messages(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return [m for m in found if "lock" in m]
 
 
-def test_a_pinned_deploy_makes_four_ledger_calls_and_its_record_releases_the_lock(shop: World) -> None:
+def test_a_pinned_deploy_makes_five_ledger_calls_and_its_record_releases_the_lock(shop: World) -> None:
     digest = shop.push("shop/api", "v1", "one")
     d, calls = deployer()
 
     (outcome,) = d.handle(events.replicate("shop/api", digest, "v1")).outcomes
 
     assert outcome.status == "deployed"
-    # the lock; the claim with the lock re-asserted (one transaction); the lock re-asserted before UpdateService;
-    # the deployment record, the claim's confirmation and the service record with the release (one transaction)
-    assert calls == Counter({"UpdateItem": 2, "TransactWriteItems": 2})
+    # the pauses (one item); the lock; the claim with the lock re-asserted (one transaction); the lock re-asserted
+    # before UpdateService; the deployment record, the claim's confirmation and the service record with the release
+    assert calls == Counter({"GetItem": 1, "UpdateItem": 2, "TransactWriteItems": 2})
     item = service_item("api")
     assert "lease_owner" not in item
     assert "lease_until" not in item
@@ -95,11 +95,11 @@ def test_a_fan_out_releases_every_lock_whether_it_deployed_or_not(shop: World) -
     d, calls = deployer(SERVICES)
 
     assert [o.status for o in d.handle(event).outcomes] == ["deployed"] * 3
-    assert calls == Counter({"UpdateItem": 2 * 3, "TransactWriteItems": 2 * 3})
+    assert calls == Counter({"GetItem": 1, "UpdateItem": 2 * 3, "TransactWriteItems": 2 * 3})  # one pause read
     calls.clear()
     assert [o.status for o in d.handle(event).outcomes] == ["unchanged"] * 3
 
-    assert calls == Counter({"UpdateItem": 3 + 3})  # lock and unlock each: nothing was recorded
+    assert calls == Counter({"GetItem": 1, "UpdateItem": 3 + 3})  # lock and unlock each: nothing was recorded
     for name in SERVICES:
         assert "lease_owner" not in service_item(name)
 
@@ -174,7 +174,7 @@ def test_a_release_whose_answer_was_lost_is_known_to_have_happened(
     # botocore's retry of the record's transaction found the lock gone (moto, unlike DynamoDB, does not answer a
     # retried client request token from memory); the writes then went one by one: the record, the claim's
     # confirmation, the conditional service write (failed: already ours) and the service write alone.
-    assert calls == Counter({"UpdateItem": 2 + 3, "TransactWriteItems": 2, "PutItem": 1})
+    assert calls == Counter({"GetItem": 1, "UpdateItem": 2 + 3, "TransactWriteItems": 2, "PutItem": 1})
     item = service_item("api")
     assert "lease_owner" not in item
     assert item["deployment_id"] == outcome.deployment_id

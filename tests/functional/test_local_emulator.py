@@ -49,3 +49,10 @@ def test_patched_environ_restores_even_after_an_error(monkeypatch: pytest.Monkey
         raise ValueError("boom")
     assert os.environ["KEPT"] == "1"
     assert "ADDED" not in os.environ
+
+
+def test_an_emulator_starts_empty_whatever_ran_in_the_process_before() -> None:
+    with Emulator() as first:
+        first.clients("us-east-1").ecr().create_repository(repositoryName="left/behind")
+    with Emulator() as second:
+        assert second.clients("us-east-1").ecr().describe_repositories()["repositories"] == []

@@ -84,6 +84,19 @@ CONFIGS = {
     "one": rules({"repository": "app", "targets": [{"cluster": "c", "service": "s"}]}),
     "force": rules({"repository": "app", "strategy": "force", "targets": [{"cluster": "c", "service": "s"}]}),
     "rollback": rules({"repository": "app", "rollback": True, "targets": [{"cluster": "c", "service": "s"}]}),
+    "gates": rules(
+        {
+            "repository": "app",
+            "approval": "required",
+            "windows": ["Mon-Fri 09:00-16:00 Europe/Berlin"],
+            "hold_if_alarm": ["app-5xx", "app-latency"],
+            "max_parallel": 1,
+            "targets": [
+                {"cluster": "c", "service": "s", "after": {"cluster": "staging", "service": "s"}},
+                {"cluster": "c", "service": "s", "region": "eu-west-1"},
+            ],
+        }
+    ),
 }
 
 

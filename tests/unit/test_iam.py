@@ -234,3 +234,17 @@ def test_cross_account_targets_are_reached_only_through_their_role() -> None:
 
 def test_policies_has_every_kind() -> None:
     assert tuple(policies(SHOP, STACK, ACCESS)) == KINDS == ("execution", "installer", "console", "target")
+
+
+def test_the_alarms_of_hold_if_alarm_are_read_in_each_target_region_and_only_when_named() -> None:
+    policy = execution_policy(CONFIGS["gates"], STACK, ACCESS)
+    assert resources_for(policy, "cloudwatch:DescribeAlarms") == {
+        f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}"
+        for region in ("us-east-1", "eu-west-1")
+        for name in ("app-5xx", "app-latency")
+    }
+    assert allows(policy, "cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:app-5xx")
+    assert not allows(policy, "cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:other")
+    for name, config in CONFIGS.items():
+        if name != "gates":
+            assert "cloudwatch:DescribeAlarms" not in actions(execution_policy(config, STACK, ACCESS)), name

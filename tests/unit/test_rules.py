@@ -148,7 +148,8 @@ def test_regex_rule_fills_unmatched_optional_groups_with_empty_text() -> None:
         (
             {"rules": [rule(tag=["v*"])]},
             "rules.yaml: rules[0]: tag: unknown key (did you mean 'tags'? known keys: repository, tags, exclude_tags,"
-            " untagged, order, strategy, allow_downgrade, allow_single_platform, rollback, deployment, targets)",
+            " untagged, order, strategy, allow_downgrade, allow_single_platform, rollback, deployment, approval,"
+            " approvers, expires, windows, hold_if_alarm, max_parallel, targets)",
         ),
         ({"rules": [rule(tags="v*")]}, "rules.yaml: rules[0]: tags: expected a list of strings, got a string"),
         ({"rules": [rule(tags=[])]}, "rules.yaml: rules[0]: tags: empty list (leave tags out to allow every tag)"),
@@ -194,7 +195,7 @@ def test_regex_rule_fills_unmatched_optional_groups_with_empty_text() -> None:
         (
             {"rules": [rule(targets=[target(services="x")])]},
             "rules.yaml: rules[0]: targets[0].services: unknown key (did you mean 'service'? known keys: cluster,"
-            " service, containers, region, role_arn, role_external_id, families, pass_roles)",
+            " service, containers, region, role_arn, role_external_id, families, pass_roles, after, soak)",
         ),
         (
             {"rules": [rule(targets=[target(service="")])]},

@@ -18,7 +18,7 @@ import ecr_autodeploy
 
 PACKAGE = "ecr_autodeploy"
 ENTRY_MODULES = ("ecr_autodeploy.handler",)
-SIZE_TARGET = 150 * 1024
+SIZE_TARGET = 200 * 1024
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 _MODE = 0o100644 << 16  # a regular file, rw-r--r--
 

@@ -297,26 +297,10 @@ class Ledger(LedgerTable):
         update = e.update({**(extra or {}), "state": state, "reason": reason, "finished_at": now})
         state_name = e.name("state")
         condition = f"{state_name} IN ({', '.join(e.value(s) for s in OPEN_STATES)})"
-        answer: dict[str, Any] = {}
-        stopped = self._conditional(
-            "judging deployment",
-            deployment_id,
-            lambda c: answer.update(
-                c.update_item(
-                    **e.params(
-                        TableName=self.table,
-                        Key=key_of(deployment_pk(deployment_id)),
-                        UpdateExpression=update,
-                        ConditionExpression=condition,
-                        ReturnValues="ALL_NEW",
-                    )
-                )
-            ),
-            None,
-        )
-        if stopped is not None:
+        after = self._updated("judging deployment", deployment_id, deployment_pk(deployment_id), e, update, condition)
+        if after is None:
             return None
-        record = DeploymentRecord.from_item(from_item(answer.get("Attributes", {})))
+        record = DeploymentRecord.from_item(after)
         if service and record.service_key:
             digest = record.image.digest
             failed = frozenset({digest}) if state in ("FAILED", "TIMEOUT") and digest else None

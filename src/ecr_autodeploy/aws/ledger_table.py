@@ -131,6 +131,29 @@ class LedgerTable:
         )
         return stopped is None
 
+    def _updated(
+        self, step: str, resource: str, pk: str, e: Expr, update: str, condition: str
+    ) -> dict[str, Any] | None:
+        """Run a conditional UpdateItem; return the item after it (plain values), or None when the condition failed."""
+        answer: dict[str, Any] = {}
+        stopped = self._conditional(
+            step,
+            resource,
+            lambda c: answer.update(
+                c.update_item(
+                    **e.params(
+                        TableName=self.table,
+                        Key=key_of(pk),
+                        UpdateExpression=update,
+                        ConditionExpression=condition,
+                        ReturnValues="ALL_NEW",
+                    )
+                )
+            ),
+            None,
+        )
+        return None if stopped is not None else from_item(answer.get("Attributes") or {})
+
     def _conditional(
         self, step: str, resource: str, call: Callable[[DynamoDBClient], object], read_back: str | None
     ) -> dict[str, Any] | None:

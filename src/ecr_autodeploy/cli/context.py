@@ -21,8 +21,10 @@ from ecr_autodeploy.core.stack import DEFAULT_NAME
 if TYPE_CHECKING:
     from ecr_autodeploy.aws.clients import Clients
     from ecr_autodeploy.aws.ledger import Ledger
+    from ecr_autodeploy.aws.pause_book import PauseBook
     from ecr_autodeploy.engine.deploy import Deployer
     from ecr_autodeploy.engine.dispatch import Dispatcher
+    from ecr_autodeploy.engine.ports import GateStorePort
 
 F = TypeVar("F", bound=Callable[..., Any])
 Output = Literal["table", "json", "yaml"]
@@ -102,16 +104,26 @@ class AppContext:
             )
         return Ledger(clients, table)
 
-    def app(self, config: Config, *, dry_run: bool = False) -> Dispatcher:
+    def app(self, config: Config, *, dry_run: bool = False, gate_store: GateStorePort | None = None) -> Dispatcher:
         """Return every use case the Lambda has, wired to these clients and the installation's ledger."""
         from ecr_autodeploy.wiring import build_app
 
         # env={}: the ledger is the one found here (or none, with --no-ledger), never a stray variable's.
-        return build_app(config, self.clients(), env={}, ledger=self.ledger(), dry_run=dry_run)
+        return build_app(config, self.clients(), env={}, ledger=self.ledger(), dry_run=dry_run, gate_store=gate_store)
 
-    def deployer(self, config: Config, *, dry_run: bool = False) -> Deployer:
+    def deployer(self, config: Config, *, dry_run: bool = False, gate_store: GateStorePort | None = None) -> Deployer:
         """Return the deploy engine the Lambda uses, wired like `app`."""
-        return self.app(config, dry_run=dry_run).deployer
+        return self.app(config, dry_run=dry_run, gate_store=gate_store).deployer
+
+    def gate_book(self) -> PauseBook:
+        """Return the installation's pauses and approvals (in its ledger); raise ConfigError with --no-ledger."""
+        from ecr_autodeploy.aws.pause_book import PauseBook
+        from ecr_autodeploy.core.errors import ConfigError
+
+        ledger = self.ledger()
+        if ledger is None:
+            raise ConfigError("--no-ledger", "pauses and approvals live in the installation's ledger: drop --no-ledger")
+        return PauseBook(self.clients(), ledger.table)
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)

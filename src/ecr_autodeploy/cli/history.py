@@ -29,6 +29,13 @@ def trigger(record: DeploymentRecord) -> str:
         return f"manual deploy by {who}"
     if record.event_kind == "reconcile":
         return "reconcile (scheduled or by hand)"
+    if record.event_kind == "approval":
+        approval, _, who = event.removeprefix("approval-").partition(" by ")
+        return f"approval {approval.rsplit('-', 1)[0]} by {who or 'a person'}"
+    if record.event_kind in ("promotion", "wave"):
+        after = event.split(" after ", 1)[1] if " after " in event else "a completed rollout"
+        what = "promotion" if record.event_kind == "promotion" else "next wave"
+        return f"{what} after deployment {after} completed"
     kinds = {"replicate": "ECR replication", "push": "ECR push", "cloudtrail": "CloudTrail"}
     return f"{kinds.get(record.event_kind or '', record.event_kind or 'event')} event {event}"
 

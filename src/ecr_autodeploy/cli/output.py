@@ -29,7 +29,21 @@ GOOD = frozenset({"COMPLETED", "completed", "deployed", "no", "SUCCESSFUL", "ok"
 BAD = frozenset(
     {"FAILED", "failed", "rollout_failed", "TIMEOUT", "error", "alert", "ROLLBACK_FAILED", "NOT AS EXPECTED"}
 )
-BUSY = frozenset({"IN_PROGRESS", "STARTED", "in_progress", "planned", "drift", "yes", "PENDING", "deleted"})
+BUSY = frozenset(
+    {
+        "IN_PROGRESS",
+        "STARTED",
+        "in_progress",
+        "planned",
+        "drift",
+        "yes",
+        "PENDING",
+        "deleted",
+        "pending_approval",
+        "deferred",
+        "paused",
+    }
+)
 QUIET = frozenset({"unchanged", "skipped", "ignored", "duplicate", "SUPERSEDED", "superseded", "absent", "-"})
 
 

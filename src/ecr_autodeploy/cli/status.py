@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,7 +15,11 @@ from ecr_autodeploy.cli.context import AppContext, config_option, installation_o
 from ecr_autodeploy.cli.output import echo_json, short_digest, show_notes, table
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.model import ServiceRef
-from ecr_autodeploy.engine.survey import SurveyRow
+from ecr_autodeploy.core.outcomes import Hold, Outcome
+from ecr_autodeploy.engine.survey import SurveyResult, SurveyRow
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.engine.gates import GateKeeper
 
 role_option = click.option(
     "--assume-role-arn",
@@ -59,11 +63,13 @@ def status(app: AppContext, config_path: str | None, html_path: str | None, assu
     """Show every mapped service: running image, newest allowed image, drift, last deployment."""
     region = app.clients().region
     config = with_role(app.config(config_path), assume_role_arn)
-    surveyed = app.app(config).reconciler.survey.run(region)
+    dispatcher = app.app(config)
+    surveyed = dispatcher.reconciler.survey.run(region)
+    gates = _gates(dispatcher.deployer.gates, surveyed, region)
     data = {
         "region": region,
         "repositories": surveyed.repositories,
-        "services": [row_data(row) for row in surveyed.rows],
+        "services": [{**row_data(row), "gate": _gate_data(gates.get(row.target.key))} for row in surveyed.rows],
         "notes": list(surveyed.notes),
     }
     if html_path is not None:
@@ -76,16 +82,44 @@ def status(app: AppContext, config_path: str | None, html_path: str | None, assu
         return
     click.echo(
         table(
-            ("SERVICE", "REPOSITORY", "RUNNING", "NEWEST ALLOWED", "DRIFT", "LAST DEPLOYMENT"),
-            [_row(r) for r in surveyed.rows],
-            states=(4, 5),
+            ("SERVICE", "REPOSITORY", "RUNNING", "NEWEST ALLOWED", "DRIFT", "GATE", "LAST DEPLOYMENT"),
+            [_row(r, gates.get(r.target.key)) for r in surveyed.rows],
+            states=(4, 5, 6),
             keep=(0,),
         )
     )
     show_notes(surveyed.notes)
 
 
-def _row(row: SurveyRow) -> tuple[str, ...]:
+def _gates(keeper: GateKeeper | None, surveyed: SurveyResult, region: str) -> dict[str, Hold | Outcome]:
+    """Return what the gates hold for each service (paused, pending approval, deferred); none without gates."""
+    if keeper is None:
+        return {}
+    from ecr_autodeploy.engine.gate_status import gate_views
+
+    return gate_views(keeper, surveyed, region)
+
+
+def _gate_data(view: Hold | Outcome | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    if isinstance(view, Outcome):
+        return {"status": view.status, "reason": view.reason}
+    return {k: v for k, v in asdict(view).items() if v is not None}
+
+
+def gate_text(view: Hold | Outcome | None) -> str:
+    """Return the GATE column: ``paused``, ``pending_approval ID``, ``deferred (window)``, ``failed``, or "-"."""
+    if view is None or isinstance(view, Outcome):
+        return "-" if view is None else view.status
+    if view.gate == "pause":
+        return "paused"
+    if view.status == "pending_approval" and view.approval:
+        return f"pending_approval {view.approval}"
+    return f"{view.status} ({view.gate})"
+
+
+def _row(row: SurveyRow, gate: Hold | Outcome | None) -> tuple[str, ...]:
     d = row.drift
     running = " ".join(x for x in (d.running_tag, short_digest(d.running_digest) if d.running_digest else None) if x)
     newest = "-"
@@ -95,4 +129,4 @@ def _row(row: SurveyRow) -> tuple[str, ...]:
     state, when = row.last_deployment
     last = " ".join(x for x in (state, when) if x) or "-"
     drift = d.state if d.state != "error" else f"error: {d.reason}"
-    return (row.key, row.repository.name, running or "-", newest, drift, last)
+    return (row.key, row.repository.name, running or "-", newest, drift, gate_text(gate), last)

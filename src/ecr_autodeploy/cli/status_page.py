@@ -48,6 +48,9 @@ KINDS = {
 
 def pending(service: Mapping[str, Any]) -> str:
     """Return what is still to happen to a service (its pending gate), or "-"."""
+    gate = service.get("gate")
+    if gate:
+        return f"{gate.get('status')} ({gate.get('gate') or 'gate'}): {gate.get('reason')}"
     state = service.get("last_deployment_state")
     if state in ("STARTED", "IN_PROGRESS") and service.get("last_deployment_id"):
         return f"rollout {service['last_deployment_id']} in progress: judged when ECS finishes it"

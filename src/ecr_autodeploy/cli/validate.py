@@ -6,6 +6,28 @@ import click
 
 from ecr_autodeploy.cli.context import AppContext, pass_app
 from ecr_autodeploy.cli.output import echo_json, table
+from ecr_autodeploy.core.gate_rules import format_duration
+from ecr_autodeploy.core.rules import Rule
+
+
+def gates_text(rule: Rule) -> str:
+    """Return a rule's gates in a few words (approval, windows, alarms, waves, promotions), or "-"."""
+    parts = []
+    g = rule.gates
+    if g is not None:
+        if g.approval:
+            parts.append(f"approval ({format_duration(g.expires)})")
+        if g.windows:
+            parts.append(f"windows {'; '.join(w.text for w in g.windows)}")
+        if g.hold_if_alarm:
+            parts.append(f"hold_if_alarm {', '.join(g.hold_if_alarm)}")
+        if g.max_parallel is not None:
+            parts.append(f"max_parallel {g.max_parallel}")
+    for t in rule.targets:
+        if t.after is not None:
+            soak = f" (soak {format_duration(t.soak)})" if t.soak else ""
+            parts.append(f"{t.service} after {t.after.cluster}/{t.after.service}{soak}")
+    return ", ".join(parts) or "-"
 
 
 @click.command()
@@ -21,6 +43,7 @@ def validate(app: AppContext, config_path: str) -> None:
             r.tags.describe(),
             r.strategy,
             ", ".join(f"{t.region or '(event region)'}/{t.cluster}/{t.service}" for t in r.targets),
+            gates_text(r),
         )
         for r in config.rules
     ]
@@ -34,6 +57,6 @@ def validate(app: AppContext, config_path: str) -> None:
             }
         )
         return
-    click.echo(table(("RULE", "REPOSITORY", "TAGS", "STRATEGY", "TARGETS"), rows))
+    click.echo(table(("RULE", "REPOSITORY", "TAGS", "STRATEGY", "TARGETS", "GATES"), rows))
     count = len(config.rules)
     click.echo(f"{config_path}: valid, {count} rule{'' if count == 1 else 's'}")

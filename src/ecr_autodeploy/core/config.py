@@ -115,6 +115,30 @@ class Config:
         }
 
     @property
+    def gated(self) -> bool:
+        """Return True when a rule (or one of its targets) has a gate (core.gate_rules)."""
+        return any(rule.gates is not None or any(t.after for t in rule.targets) for rule in self.rules)
+
+    @property
+    def approvals(self) -> bool:
+        """Return True when a rule requires approval."""
+        return any(rule.gates is not None and rule.gates.approval for rule in self.rules)
+
+    @property
+    def chained(self) -> bool:
+        """Return True when a completed rollout can start others: a promotion (after:) or waves (max_parallel)."""
+        return any(
+            (rule.gates is not None and rule.gates.max_parallel is not None) or any(t.after for t in rule.targets)
+            for rule in self.rules
+        )
+
+    @property
+    def alarm_names(self) -> tuple[str, ...]:
+        """Return every alarm a rule's hold_if_alarm names."""
+        names = (n for rule in self.rules if rule.gates for n in rule.gates.hold_if_alarm)
+        return tuple(dict.fromkeys(names))
+
+    @property
     def mode(self) -> Literal["rules", "seed"]:
         """Return which mode this configuration is in."""
         return "seed" if self.seed is not None and not self.rules else "rules"

@@ -9,6 +9,7 @@
     +-- DeployError                 one or more targets of an event failed; carries every outcome
     +-- RolloutError                a deployment ECS ran did not reach COMPLETED (failed, rolled back, timeout)
     +-- LockLost                    another invocation took a service's lock mid-deploy; nothing changed, retry
+    +-- ApprovalError               an approval cannot be given or rejected (unknown, decided, expired, not allowed)
 
 Nothing-to-do results (unmapped repository, tag not allowed, already running) are never errors: they are
 outcome values, logged and returned.
@@ -83,3 +84,7 @@ class RolloutError(AutodeployError):
 
 class LockLost(AutodeployError):
     """The service's lock passed to another invocation before this one changed the service (a retry redoes it)."""
+
+
+class ApprovalError(AutodeployError):
+    """An approval cannot be given or rejected: unknown, decided or superseded before, expired, or not the caller's."""

@@ -50,7 +50,8 @@ _PARTITION_PREFIXES = (
     ("eusc-", "aws-eusc"),
 )
 
-EventKind = Literal["replicate", "push", "cloudtrail", "manual", "reconcile"]
+# approval: `ecr-autodeploy approve`; promotion, wave: started by a completed rollout (engine/chain.py).
+EventKind = Literal["replicate", "push", "cloudtrail", "manual", "reconcile", "approval", "promotion", "wave"]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Least privilege, resource by resource (https://docs.aws.amazon.com/service-autho
     the region's registry (reconcile lists it); ``sts:AssumeRole`` on the targets' ``role_arn`` (their ECS calls
     then run as that role, whose own policy is core.target_policies);
   * the function's own log group, dead-letter queue and ledger table, and invoking itself (fan-out batches); the
-    SNS topic, SSM parameters and secrets that the ``notify:`` settings name.
+    SNS topic, SSM parameters and secrets that the ``notify:`` settings name; ``cloudwatch:DescribeAlarms`` on the
+    alarms ``hold_if_alarm`` names (in each of the rule's target regions), only when a rule names them.
 Families and roles come from the live services (aws.discovery) and from the rules (core.task_access); when
 nothing was looked up (``TaskAccess.unknown()``) only what the rules name is granted, never a wildcard. The
 same document is the role's permissions boundary (core.bootstrap), folded to fit a managed policy if need be.
@@ -82,6 +83,7 @@ def exact_execution_policy(config: Config, stack: Stack, access: TaskAccess) -> 
         statements.append(statement("AssumeTargetRoles", ["sts:AssumeRole"], assumed))
     statements.append(statement("Ledger", LEDGER_ACTIONS, [stack.table_arn]))
     statements.extend(notify_statements(config, stack))
+    statements.extend(alarm_statements(config, stack))
     statements.append(
         statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{stack.log_group_arn}:*"])
     )
@@ -116,6 +118,21 @@ def notify_statements(config: Config, stack: Stack) -> list[dict[str, Any]]:
     if secrets:
         found.append(statement("NotifySecret", ["secretsmanager:GetSecretValue"], secrets))
     return found
+
+
+def alarm_statements(config: Config, stack: Stack) -> list[dict[str, Any]]:
+    """Return the grant to read the alarms the rules' ``hold_if_alarm`` gates name (none when no rule names one).
+
+    A gate reads its alarms in the region of each target (the install region for a target that names none).
+    """
+    alarms = [
+        stack.site.arn("cloudwatch", f"alarm:{name}", region=region)
+        for rule in config.rules
+        if rule.gates is not None
+        for region in dict.fromkeys(t.region or stack.site.region for t in rule.targets)
+        for name in rule.gates.hold_if_alarm
+    ]
+    return [statement("ReadGateAlarms", ["cloudwatch:DescribeAlarms"], alarms)] if alarms else []
 
 
 def parameter_arn(stack: Stack, name: str) -> str:

@@ -6,6 +6,9 @@ One DynamoDB table, partition key ``pk`` (string), TTL attribute ``expires_at`` 
     claim#SERVICE#DIGEST        one deployment per (service, digest): state claimed|deployed, event id, deployment id
     dep#DEPLOYMENT_ID           what we started, so the ECS Deployment State Change event can be recognised
     drift#SERVICE#DIGEST        "this drift was notified" (one message a day, not one per reconcile run)
+    pause#installation          every pause, one attribute per scope (core/pauses.py)
+    approval#ID                 a pending deployment awaiting approval, or the decision (core/approvals.py)
+    approval#open               the ids of the pending approvals (a string set): listing them needs no Scan
 
 SERVICE is ``ServiceRef.ledger_key``: ``region/cluster/service``, prefixed with the account for a target reached
 through a role.
@@ -62,6 +65,17 @@ def claim_pk(key: str, digest: str) -> str:
 def deployment_pk(deployment_id: str) -> str:
     """Return the partition key of a deployment record."""
     return f"dep#{deployment_id}"
+
+
+PAUSES_PK = "pause#installation"
+OPEN_APPROVALS_PK = "approval#open"
+# A closed approval stays this long after its decision (a rejected image is not proposed again meanwhile).
+APPROVAL_TTL_SECONDS = 30 * 24 * 3600
+
+
+def approval_pk(approval: str) -> str:
+    """Return the partition key of an approval."""
+    return f"approval#{approval}"
 
 
 def drift_pk(key: str, digest: str) -> str:

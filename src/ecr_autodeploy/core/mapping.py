@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ecr_autodeploy.core.config import Config, Rule, SeedRegexes, Strategy, TargetSpec, name_problem
+from ecr_autodeploy.core.gate_rules import GateSettings
 from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.ordering import Ordering
 from ecr_autodeploy.core.strategies import DeploymentSettings
@@ -42,6 +43,14 @@ class Target:
     follow: bool = False
     allow_single_platform: bool = False
     deployment: DeploymentSettings | None = None  # the rule's deployment: block (None: the service's own)
+    gates: GateSettings | None = None  # the rule's gates (core.gate_rules)
+    after: ServiceRef | None = None  # promotion: the service whose completed rollouts this one takes
+    soak: float = 0.0  # seconds an image must have run there since its rollout completed
+
+    @property
+    def gated(self) -> bool:
+        """Return True when a deploy to this target passes a gate (core/gates.py) first."""
+        return self.gates is not None or self.after is not None
 
     @cached_property
     def ref(self) -> ServiceRef:
@@ -137,16 +146,22 @@ def _render(rule: Rule, i: int, spec: TargetSpec, variables: Mapping[str, str], 
     names: list[str] = []
     templates = [("cluster", spec.cluster), ("service", spec.service)]
     templates += [("container", c) for c in spec.containers or ()]
+    if spec.after is not None:
+        templates += [("after cluster", spec.after.cluster), ("after service", spec.after.service)]
     for what, template in templates:
         try:
             value = template.format_map(variables)
         except (KeyError, IndexError, ValueError) as exc:
             # parse_config rules these out; a Rule built by hand may still carry one.
             return Skip(f"{where}: {what} template {template!r} cannot be filled: {exc!r}", rule.index)
-        problem = name_problem(value, what)
+        problem = name_problem(value, what.removeprefix("after "))
         if problem is not None:
             return Skip(f"{where}: {what} template {template!r} gave an invalid name: {problem}", rule.index)
         names.append(value)
+    after = None
+    if spec.after is not None:
+        *names, after_cluster, after_service = names
+        after = ServiceRef(spec.after.region or spec.region or region, after_cluster, after_service)
     return Target(
         cluster=names[0],
         service=names[1],
@@ -162,4 +177,7 @@ def _render(rule: Rule, i: int, spec: TargetSpec, variables: Mapping[str, str], 
         follow=not rule.tags.allow,
         allow_single_platform=rule.allow_single_platform,
         deployment=rule.deployment,
+        gates=rule.gates,
+        after=after,
+        soak=spec.soak,
     )

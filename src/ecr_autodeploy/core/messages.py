@@ -8,6 +8,7 @@ from ecr_autodeploy.core.notify import Message, MessageKind, repository_console_
 from ecr_autodeploy.core.timefmt import since
 
 if TYPE_CHECKING:
+    from ecr_autodeploy.core.approvals import Approval
     from ecr_autodeploy.core.events import ImageEvent, ReplicationFailure
     from ecr_autodeploy.core.outcomes import Outcome
     from ecr_autodeploy.core.records import DeploymentRecord
@@ -52,11 +53,18 @@ def judged_message(kind: MessageKind, outcome: Outcome, record: DeploymentRecord
         text = f"{text}, rolled back"
     if record.rollback_of:
         text = f"rollback of {record.rollback_of}: {text}"
+    return record_message(kind, str(text), outcome.reason, record, outcome.duration_seconds)
+
+
+def record_message(
+    kind: MessageKind, text: str, reason: str, record: DeploymentRecord, duration: float | None = None
+) -> Message:
+    """Return a notification about a deployment this tool started, with its image, service and revision."""
     ref, image = record.ref, record.image
     return Message(
         kind,
-        str(text),
-        outcome.reason,
+        text,
+        reason,
         repository=image.repository,
         tag=image.tag,
         digest=image.digest,
@@ -68,7 +76,7 @@ def judged_message(kind: MessageKind, outcome: Outcome, record: DeploymentRecord
         service=ref.service,
         task_definition=record.task_definition,
         deployment_id=record.deployment_id,
-        duration_seconds=outcome.duration_seconds,
+        duration_seconds=duration,
         console_url=service_console_url(ref.region, ref.cluster, ref.service),
     )
 
@@ -107,3 +115,60 @@ def drift_message(outcome: Outcome, account: str, task_definition: str | None, d
         task_definition=task_definition,
         console_url=service_console_url(outcome.region or "", outcome.cluster or "", outcome.service or ""),
     )
+
+
+def approval_message(approval: Approval, approve: str, reject: str) -> Message:
+    """Return the notification that an image waits for approval, with the exact command that approves it."""
+    from ecr_autodeploy.core.timefmt import iso
+
+    single = approval.targets[0] if len(approval.targets) == 1 else None
+    region, cluster, service = _parts(single)
+    reason = (
+        f"{approval.image_text} waits for approval {approval.id} before it deploys to {', '.join(approval.targets)} "
+        f"(rules[{approval.rule}]), until {iso(approval.deadline)}. Approve: {approve}  Reject: {reject}"
+    )
+    return Message(
+        "approval",
+        "approval requested",
+        reason,
+        repository=approval.repository,
+        tag=approval.tag,
+        digest=approval.digest,
+        region=region or approval.region,
+        account=approval.registry_id,
+        cluster=cluster,
+        service=service,
+        command=approve,
+        console_url=service_console_url(region, cluster, service) if region and cluster and service else None,
+    )
+
+
+def expired_message(approval: Approval) -> Message:
+    """Return the notification that an approval was not given by its deadline and is closed."""
+    return Message(
+        "approval",
+        "approval expired",
+        f"approval {approval.id} of {approval.image_text} to {', '.join(approval.targets)}: {approval.reason}",
+        repository=approval.repository,
+        tag=approval.tag,
+        digest=approval.digest,
+        region=approval.region,
+        account=approval.registry_id,
+    )
+
+
+def stopped_message(record: DeploymentRecord, stopped: list[str]) -> Message:
+    """Return the notification that a failed wave stopped the rest of a max_parallel fan-out."""
+    reason = (
+        f"the rollout of {record.image.digest} FAILED on {record.ref.key} (deployment {record.deployment_id}): "
+        f"max_parallel stops the rest of rules[{record.rule}]'s fan-out, not deployed to {', '.join(stopped)}"
+    )
+    return record_message("stopped", "fan-out stopped", reason, record)
+
+
+def _parts(key: str | None) -> tuple[str | None, str | None, str | None]:
+    """Return (region, cluster, service) of a ledger key (an account prefix dropped)."""
+    if key is None:
+        return None, None, None
+    region, cluster, service = key.split(":", 1)[-1].split("/", 2)
+    return region, cluster, service

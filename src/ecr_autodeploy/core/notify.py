@@ -6,7 +6,7 @@
       slack_webhook_secret_id: name-or-arn     # ... or a Secrets Manager secret (plain URL, or JSON {"url": ...})
       webhook_url_ssm_parameter: /name         # SSM SecureString holding a generic HTTPS webhook URL
       webhook_url_secret_id: name-or-arn       # ... or a Secrets Manager secret (plain URL, or JSON {"url": ...})
-      on: [started, completed, failed, replication_failed, drift]   # default: all
+      on: [started, completed, failed, replication_failed, drift, missing, approval, stopped]   # default: all
 Webhook URLs are secrets: settings name where they are stored, never the URL itself.
 """
 
@@ -20,8 +20,17 @@ from urllib.parse import quote
 
 from ecr_autodeploy.core.errors import ConfigError
 
-MessageKind = Literal["started", "completed", "failed", "replication_failed", "drift", "missing"]
-MESSAGE_KINDS: tuple[MessageKind, ...] = ("started", "completed", "failed", "replication_failed", "drift", "missing")
+MessageKind = Literal["started", "completed", "failed", "replication_failed", "drift", "missing", "approval", "stopped"]
+MESSAGE_KINDS: tuple[MessageKind, ...] = (
+    "started",
+    "completed",
+    "failed",
+    "replication_failed",
+    "drift",
+    "missing",
+    "approval",  # an approval requested (with the command that gives it), or closed unapproved at its deadline
+    "stopped",  # a failed wave stopped the rest of a max_parallel fan-out
+)
 NOTIFY_KEYS = (
     "sns_topic_arn",
     "slack_webhook_ssm_parameter",
@@ -40,6 +49,8 @@ _EMOJI = {
     "replication_failed": "⚠️",
     "drift": "🔁",
     "missing": "❓",
+    "approval": "✋",
+    "stopped": "⛔",
 }
 
 
@@ -143,6 +154,7 @@ class Message:
     deployment_id: str | None = None
     duration_seconds: float | None = None
     console_url: str | None = None
+    command: str | None = None  # what a person runs about it (the approve command)
 
     @property
     def revision(self) -> str | None:
@@ -179,6 +191,7 @@ class Message:
             ("Task definition", self.revision),
             ("Deployment", self.deployment_id),
             ("Duration", f"{self.duration_seconds:.0f}s" if self.duration_seconds is not None else None),
+            ("Run", self.command),
             ("Console", self.console_url),
         ]
         return [(k, v) for k, v in rows if v]

@@ -30,7 +30,10 @@ Status = Literal[
     "drift",  # reconcile --dry-run: the service does not run the newest image the rules allow
     "missing",  # reconcile: a mapped service (or its cluster) does not exist; notified once a day, never raised
     "dispatched",  # handed to another invocation with its fan-out batch (core/fanout.py), which reports it
+    "pending_approval",  # a gate: the rule requires approval; `ecr-autodeploy approve ID` deploys it
+    "deferred",  # a gate holds it for now (window, alarm, promotion, wave); the scheduled reconcile deploys it later
 ]
+GateName = Literal["pause", "promotion", "approval", "window", "alarm", "wave"]
 # Statuses logged at ERROR: something a person should look at.
 ERROR_STATUSES = frozenset({"failed", "alert", "rollout_failed", "missing"})
 
@@ -62,10 +65,22 @@ class Outcome:
     service_deployment: str | None = None  # the service deployment's ARN (Service Deployments API)
     stage: str | None = None  # its lifecycle stage, e.g. BAKE_TIME
     alarms: tuple[str, ...] = ()  # CloudWatch alarms that went to ALARM during it
+    gate: GateName | None = None  # the gate that held it (core/gates.py)
+    approval: str | None = None  # the approval it waits for (or was deployed by)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the outcome without empty fields."""
         return {k: v for k, v in asdict(self).items() if v not in (None, {}, [], ())}
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a gate decided about a target that would deploy: its status, which gate, why (core/gates.py)."""
+
+    status: Status  # deferred, pending_approval or skipped
+    gate: GateName
+    reason: str
+    approval: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,17 +145,19 @@ def target_outcome(target: Target, event: ImageEvent, status: Status, reason: st
 
 
 def plan_outcome(plan: Plan, event: ImageEvent, dry_run: bool) -> Outcome:
-    """Return what a plan means before (or, for a dry run, instead of) applying it."""
+    """Return what a plan means before (or, for a dry run, instead of) applying it; a held plan is its gate's."""
     status: Status = {"unchanged": "unchanged", "skip": "skipped"}.get(  # type: ignore[assignment]
         plan.action, "planned" if dry_run else "deployed"
     )
-    return replace(
-        target_outcome(plan.target, event, status, plan.reason),
+    hold = plan.hold
+    outcome = replace(
+        target_outcome(plan.target, event, hold.status if hold else status, hold.reason if hold else plan.reason),
         tag=plan.tag,
         digest=plan.digest,
         previous_task_definition=plan.current_task_definition,
         images=dict(plan.images),
     )
+    return replace(outcome, gate=hold.gate, approval=hold.approval) if hold else outcome
 
 
 def failed_outcome(target: Target, event: ImageEvent, err: AutodeployError, plan: Plan | None = None) -> Outcome:

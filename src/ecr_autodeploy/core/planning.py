@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ecr_autodeploy.core.errors import TargetError
 from ecr_autodeploy.core.events import ImageEvent
@@ -23,6 +23,9 @@ from ecr_autodeploy.core.model import ImageInfo, Service, Snapshot, TaskDefiniti
 from ecr_autodeploy.core.ordering import downgrade_reason, newer_running
 from ecr_autodeploy.core.strategies import deployment_configuration
 from ecr_autodeploy.core.timefmt import iso
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.core.outcomes import Hold
 
 # DescribeTaskDefinition returns these; RegisterTaskDefinition refuses them.
 READ_ONLY_FIELDS = frozenset(
@@ -66,11 +69,17 @@ class Plan:
     register: Mapping[str, Any] | None = None
     # The deploymentConfiguration the UpdateService sets (the rule's deployment: block), None to leave it.
     deployment_configuration: Mapping[str, Any] | None = None
+    hold: Hold | None = None  # a gate holds the deployment back (core/gates.py): it is not applied
+
+    @property
+    def deploys(self) -> bool:
+        """Return True when the plan would start a deployment, were no gate holding it."""
+        return self.action in ("register", "force")
 
     @property
     def changes(self) -> bool:
-        """Return True when applying the plan starts a deployment."""
-        return self.action in ("register", "force")
+        """Return True when applying the plan starts a deployment (no gate holds it)."""
+        return self.deploys and self.hold is None
 
 
 def tag_refusal(target: Target, event: ImageEvent) -> str | None:

@@ -41,6 +41,7 @@ class DeploymentRecord:
     rollback_deployment_id: str | None = None
     rolled_back_by: Literal["ecs", "ecr-autodeploy"] | None = None
     service_deployment_arn: str | None = None  # noted by the tracker once found (Service Deployments API)
+    registry_region: str | None = None  # where the image was deployed from (the event's region)
 
     @property
     def service_key(self) -> str:

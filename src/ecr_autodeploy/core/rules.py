@@ -11,6 +11,8 @@
       allow_single_platform: false  # replace a multi-platform image index with a single-platform manifest
       rollback: false
       deployment: {strategy: CANARY, canary_percent: 10}   # ECS's own strategy (core.strategies)
+      approval: required            # gates (core.gate_rules): approval, approvers, expires, windows,
+      windows: ["Mon-Fri 09:00-16:00 Europe/Berlin"]       # hold_if_alarm, max_parallel; per target after, soak
       targets:                      # at least one; cluster, service and containers may use {templates}
         - {cluster: shop, service: "{service}", containers: [api], region: us-east-1, role_arn: arn:...}
 Per target, for the IAM policies only (the deploy path never reads them): ``role_external_id`` (the
@@ -31,6 +33,7 @@ from typing import Literal
 
 from ecr_autodeploy.core.events import REGION_RE, REPOSITORY_NAME_RE
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
+from ecr_autodeploy.core.gate_rules import GATE_KEYS, TARGET_GATE_KEYS, GateSettings, Upstream, parse_after, parse_gates
 from ecr_autodeploy.core.ordering import ORDER_KINDS, OrderKind, default_order
 from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 from ecr_autodeploy.core.strategies import DeploymentSettings, parse_deployment
@@ -50,9 +53,20 @@ RULE_KEYS = (
     "allow_single_platform",
     "rollback",
     "deployment",
+    *GATE_KEYS,
     "targets",
 )
-TARGET_KEYS = ("cluster", "service", "containers", "region", "role_arn", "role_external_id", "families", "pass_roles")
+TARGET_KEYS = (
+    "cluster",
+    "service",
+    "containers",
+    "region",
+    "role_arn",
+    "role_external_id",
+    "families",
+    "pass_roles",
+    *TARGET_GATE_KEYS,
+)
 BUILTIN_VARIABLES = ("repository",)
 
 REGEX_PREFIX = "re:"
@@ -86,6 +100,8 @@ class TargetSpec:
     role_external_id: str | None = None
     families: tuple[str, ...] | None = None
     pass_roles: tuple[str, ...] | None = None
+    after: Upstream | None = None  # promotion: deploy only what completed on this service first
+    soak: float = 0.0  # ... at least this many seconds ago
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,7 @@ class Rule:
     order: OrderKind = "push-time"
     allow_single_platform: bool = False
     deployment: DeploymentSettings | None = None  # ECS's own strategy, applied in the UpdateService
+    gates: GateSettings | None = None  # approval, windows, alarms, waves (core.gate_rules)
     _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -198,6 +215,7 @@ def parse_rule(item: object, index: int, source: str) -> Rule:
         order=_order(item.get("order"), policy, r),
         allow_single_platform=bool(r.flag(item, "allow_single_platform", "allow_single_platform")),
         deployment=parse_deployment(item.get("deployment"), r),
+        gates=parse_gates(item, r),
     )
 
 
@@ -283,7 +301,12 @@ def _parse_target(item: object, path: str, variables: tuple[str, ...], r: Reader
     pass_roles = parse_names(
         item.get("pass_roles"), f"{path}.pass_roles", PASS_ROLE_RE, "a role ARN, or a role path ending in '/*'", r
     )
-    return TargetSpec(cluster, service, containers, region, role_arn, external_id, families, pass_roles)
+    after, soak = parse_after(item, path, lambda v, p, what: _name_template(v, p, what, variables, r), r)
+    if after is not None and (after.cluster, after.service, after.region or region) == (cluster, service, region):
+        raise r.fail(f"{path}.after", "names the target itself (after: is the service it is promoted from)")
+    return TargetSpec(
+        cluster, service, containers, region, role_arn, external_id, families, pass_roles, after=after, soak=soak
+    )
 
 
 def parse_names(value: object, path: str, pattern: re.Pattern[str], what: str, r: Reader) -> tuple[str, ...] | None:

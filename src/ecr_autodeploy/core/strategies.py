@@ -101,10 +101,7 @@ def parse_deployment(value: object, r: Reader, path: str = "deployment") -> Depl
             raise r.fail(f"{path}.{key}", f"only applies with strategy {need} (strategy is {strategy or 'not set'})")
     if strategy == "BLUE_GREEN" and value.get("bake_minutes") is None:
         raise r.fail(f"{path}.bake_minutes", "missing (ECS requires bakeTimeInMinutes with BLUE_GREEN)")
-    alarms = r.text_list(value, "alarms", f"{path}.alarms") or ()
-    for i, name in enumerate(alarms):
-        if len(name) > 255 or "," in name:
-            raise r.fail(f"{path}.alarms[{i}]", "not a CloudWatch alarm name (at most 255 characters, no ',')")
+    alarms = parse_alarm_names(value, "alarms", f"{path}.alarms", r)
     if "alarms" in value and not alarms:
         raise r.fail(f"{path}.alarms", "empty list (leave alarms out to keep the service's alarms)")
     rollback = r.flag(value, "alarm_rollback", f"{path}.alarm_rollback")
@@ -136,6 +133,15 @@ def parse_deployment(value: object, r: Reader, path: str = "deployment") -> Depl
             value.get("pause_timeout_action"), TIMEOUT_ACTIONS, f"{path}.pause_timeout_action", r
         ),
     )
+
+
+def parse_alarm_names(data: Mapping[str, Any], key: str, path: str, r: Reader) -> tuple[str, ...]:
+    """Return the CloudWatch alarm names listed at `key` (none when absent); raise ConfigError naming the entry."""
+    names = r.text_list(data, key, path) or ()
+    for i, name in enumerate(names):
+        if len(name) > 255 or "," in name:
+            raise r.fail(f"{path}[{i}]", "not a CloudWatch alarm name (at most 255 characters, no ',')")
+    return names
 
 
 def _choice(value: object, allowed: tuple[str, ...], path: str, r: Reader) -> str | None:

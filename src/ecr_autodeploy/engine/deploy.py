@@ -40,6 +40,7 @@ from ecr_autodeploy.engine.report import Reporter
 if TYPE_CHECKING:
     from ecr_autodeploy.core.fanout import Batch
     from ecr_autodeploy.engine.fanout import FanOut
+    from ecr_autodeploy.engine.gates import GateKeeper
 
 LEDGER_OFF_NOTE = (
     "ledger off (AUTODEPLOY_LEDGER_TABLE is not set): duplicate deliveries are not claimed once and deploys to "
@@ -64,6 +65,7 @@ class Deployer:
         ledger: LedgerPort | None = None,
         locks: ServiceLocks | None = None,
         fanout: FanOut | None = None,
+        gates: GateKeeper | None = None,
     ) -> None:
         self.config = config
         self.gather = gather
@@ -72,6 +74,7 @@ class Deployer:
         self.ledger = ledger
         self.locks = locks
         self.fanout = fanout
+        self.gates = gates
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -150,6 +153,7 @@ class Deployer:
                 live.append(t)
             else:
                 done[t.key] = target_outcome(t, event, "skipped", refused)  # a refused tag needs no lock
+        live = self._unpaused(event, live, reads, done)
         if self.locks is None:
             remembered = self.gather.remembered
             # Without a ledger a retried force event must not deploy again: this function remembers what it forced.
@@ -160,6 +164,28 @@ class Deployer:
         else:
             done.update(self._serialised(event, live, reads, self.locks))
         return [done[t.key] for t in targets if t.key in done]
+
+    def _unpaused(
+        self, event: ImageEvent, targets: list[Target], reads: Reads, done: dict[str, Outcome]
+    ) -> list[Target]:
+        """Return the targets no pause covers; a paused one is skipped before anything is read or locked."""
+        if self.gates is None or not targets:
+            return targets
+        if reads.pauses is None:
+            try:
+                reads.pauses = self.gates.pauses()
+            except AwsError as err:
+                # A freeze that cannot be read is not a freeze lifted: fail, and Lambda retries the event.
+                done.update((t.key, failed_outcome(t, event, err)) for t in targets)
+                return []
+        live = []
+        for t in targets:
+            pause = reads.pauses.of(t)
+            if pause is None:
+                live.append(t)
+            else:
+                done[t.key] = replace(target_outcome(t, event, "skipped", pause.skip_reason()), gate="pause")
+        return live
 
     # ---- decide -----------------------------------------------------------------------------------------------
 
@@ -210,6 +236,9 @@ class Deployer:
                 result.append(force_order(planned, last.get(t.key), image, known))
             except AutodeployError as err:
                 result.append(failed_outcome(t, event, err))
+        if self.gates is not None:
+            images = {key: image for key, image in chosen.items() if isinstance(image, ImageInfo)}
+            result = self.gates.hold(event, result, claims, images)
         return result, claims
 
     def _snapshots(

@@ -58,7 +58,8 @@ class DryRunExecutor:
         if isinstance(item, Outcome):
             return item
         planned = plan_outcome(item, event, dry_run=True)
-        if self.ledger is None or not item.changes or item.digest is None or event.kind == "manual":
+        # A deployment a gate holds back is still claimed already when the real run would meet a duplicate.
+        if self.ledger is None or not item.deploys or item.digest is None or event.kind == "manual":
             return planned
         try:
             claim = self.ledger.read_claim(item.target.ref.ledger_key, item.digest)

@@ -329,6 +329,7 @@ class Executor:
             previous_task_definition=plan.current_task_definition,
             event_id=event.event_id,
             event_kind=event.kind,
+            registry_region=event.region,
         )
         outcome = w.result.outcome
         try:

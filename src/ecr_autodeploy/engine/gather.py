@@ -12,11 +12,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.model import ImageInfo, Service, ServiceRef, Snapshot, TaskDefinition
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS, caught, concurrently
 from ecr_autodeploy.engine.ports import ClusterPort, RegistryPort
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.core.pauses import Pauses
 
 SERVICES_PER_DESCRIBE = 10  # DescribeServices takes at most 10 services a call
 TASK_DEFINITIONS_KEPT = 1000  # revisions a warm function remembers between runs (a revision with its tags is a few KB)
@@ -26,10 +30,11 @@ ListingKey = tuple[str, str, str]  # (region, registry id, repository)
 
 @dataclass
 class Reads:
-    """What one run has read already: revisions by (region, role, ARN) and repository listings."""
+    """What one run has read already: revisions by (region, role, ARN), repository listings, the pauses."""
 
     task_definitions: dict[RevisionKey, TaskDefinition] = field(default_factory=dict)
     listings: dict[ListingKey, tuple[ImageInfo, ...]] = field(default_factory=dict)
+    pauses: Pauses | None = None  # read once per run (engine/gates.py)
 
 
 class RevisionCache:

@@ -23,7 +23,9 @@ from ecr_autodeploy.core.model import (
 )
 
 if TYPE_CHECKING:
+    from ecr_autodeploy.core.approvals import Approval, ApprovalState
     from ecr_autodeploy.core.notify import Message
+    from ecr_autodeploy.core.pauses import Pauses
     from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
 
 
@@ -208,4 +210,45 @@ class FanOutPort(Protocol):
 
     def dispatch(self, event: Mapping[str, Any]) -> str:
         """Hand a batch event (core/fanout.py) to another invocation; return its request id; raise AwsError."""
+        ...
+
+
+class GateStorePort(Protocol):
+    """Pauses and approvals in the ledger (aws.gate_store.GateStore is one); every read by key."""
+
+    def pauses(self) -> Pauses:
+        """Return every pause of the installation."""
+        ...
+
+    def approvals(self, ids: Iterable[str]) -> dict[str, Approval]:
+        """Return these approvals (missing ones left out)."""
+        ...
+
+    def open_approvals(self) -> list[Approval]:
+        """Return the pending approvals, oldest first."""
+        ...
+
+    def request(self, approval: Approval) -> Approval | None:
+        """Record a pending approval; return the one already there with its id instead, if any."""
+        ...
+
+    def decide(
+        self,
+        approval: str,
+        state: ApprovalState,
+        by: str | None,
+        now: float,
+        reason: str,
+        *,
+        superseded_by: str | None = None,
+    ) -> Approval | None:
+        """Close a pending approval once; return it, or None when it was not pending."""
+        ...
+
+
+class AlarmPort(Protocol):
+    """CloudWatch alarms (aws.alarms.Alarms is one)."""
+
+    def alarm_states(self, region: str, names: Sequence[str]) -> dict[str, str]:
+        """Return the StateValue (OK, ALARM, INSUFFICIENT_DATA) of each alarm that exists, by name."""
         ...

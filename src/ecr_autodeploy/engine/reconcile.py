@@ -59,12 +59,18 @@ class Reconciler:
         return self.deployer.reporter.dry_run
 
     def run(self, region: str) -> Result:
-        """Return one outcome per mapped (service, repository), reported; raise DeployError when a target failed."""
+        """Return one outcome per mapped (service, repository), reported; raise DeployError when a target failed.
+
+        Approvals past their deadline are closed first (a note and a message each). A drift a gate holds
+        (deferred, pending approval) is not notified as drift: its gate said why.
+        """
         run_id = f"reconcile-{uuid.uuid4()}"
+        gates = self.deployer.gates
+        expired, messages = gates.expire() if gates is not None else ([], [])
         surveyed = self.survey.run(region)
         outcomes: list[Outcome] = [] if self.dry_run else self._sweep(surveyed)
         groups: dict[DriftGroup, list[SurveyRow]] = {}
-        missing: list[SurveyRow] = []
+        noticed: list[SurveyRow] = []
         for row in surveyed.rows:
             if row.drift.state == "yes" and row.newest is not None:
                 tag = row.target.tags.first_allowed(row.newest.tags)
@@ -73,13 +79,11 @@ class Reconciler:
             else:
                 outcomes.append(row_outcome(row))
                 if row.drift.state == "missing":
-                    missing.append(row)
-        noticed = [*(row for rows in groups.values() for row in rows), *missing]
-        # One conditional write per notice: all at once, not one after another.
-        messages = [m for m in concurrently(self._drift_message, noticed) if m is not None]
+                    noticed.append(row)
+        started: list[Message] = []
         kept = 0
         for (name, registry_id, digest, tag), rows in groups.items():
-            event = _event(run_id, region, rows[0], name, registry_id, tag, digest)
+            event = drift_event(run_id, region, rows[0], name, registry_id, tag, digest)
             targets: list[Target] = [r.target for r in rows]
             handed: list[Outcome] = []
             fanout = self.deployer.fanout
@@ -88,6 +92,8 @@ class Reconciler:
                 targets, handed = fanout.split(event, targets, keep=fanout.size - kept)
             kept += len(targets)
             deployed = [*self.deployer.decide_and_apply(event, targets, surveyed.reads), *handed]
+            held = {o.target for o in deployed if o.gate is not None}
+            noticed.extend(row for row in rows if row.target.key not in held)
             if self.dry_run:
                 # The same decision as the real run (a claimed digest is a duplicate); what it would deploy is drift.
                 drift = {row.target.key: row_outcome(row, "drift") for row in rows}
@@ -95,10 +101,12 @@ class Reconciler:
                 continue
             outcomes.extend(deployed)
             now = self._clock()
-            messages.extend(m for o in deployed if (m := started_message(o, event, now)) is not None)
-        notes = surveyed.notes + self.deployer.notes
+            started.extend(m for o in deployed if (m := started_message(o, event, now)) is not None)
+        # One conditional write per notice: all at once, not one after another.
+        messages.extend(m for m in concurrently(self._drift_message, noticed) if m is not None)
+        notes = (*expired, *surveyed.notes, *self.deployer.notes)
         result = Result(run_id, "reconcile", None, None, None, tuple(outcomes), notes)
-        return self.deployer.reporter.finish(result, "reconcile", what="services", messages=messages)
+        return self.deployer.reporter.finish(result, "reconcile", what="services", messages=[*messages, *started])
 
     def _sweep(self, surveyed: SurveyResult) -> list[Outcome]:
         ledger = self.deployer.ledger
@@ -135,9 +143,10 @@ class Reconciler:
         return drift_message(row_outcome(row, status), row.repository.registry_id, task_definition, self.dry_run)
 
 
-def _event(
+def drift_event(
     run_id: str, region: str, row: SurveyRow, name: str, registry_id: str, tag: str | None, digest: str
 ) -> ImageEvent:
+    """Return the image event that deploys a drift: the newest allowed image of a row's repository."""
     return ImageEvent(
         "reconcile",
         run_id,

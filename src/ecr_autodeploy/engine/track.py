@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ecr_autodeploy.core.ecs_events import DeploymentEvent
 from ecr_autodeploy.core.errors import AwsError, NotFoundError
@@ -37,6 +38,9 @@ from ecr_autodeploy.engine.ports import LedgerPort
 from ecr_autodeploy.engine.report import Reporter
 from ecr_autodeploy.engine.rollback import Rollback, RollbackRequest, RollbackResult
 from ecr_autodeploy.engine.watch import Follower
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.engine.chain import Chain
 
 logger = logging.getLogger("ecr_autodeploy")
 # A deployment this tool starts follows the registration of its revision within seconds; ECS's later deployments
@@ -56,35 +60,54 @@ class Tracker:
         *,
         clock: Callable[[], float] = time.time,
         timeout: float = ROLLOUT_TIMEOUT_SECONDS,
+        chain: Chain | None = None,
     ) -> None:
         self.gather = gather
         self.ledger = ledger
         self.rollback = rollback
         self.reporter = reporter
+        self.chain = chain
         self._clock = clock
         self._timeout = timeout
 
     def handle(self, event: DeploymentEvent) -> Result:
-        """Return the outcome of one ECS deployment event (ignored when the deployment is not ours)."""
-        outcome = self._handle(event)
-        result = Result(event.event_id, "deployment", outcome.repository, outcome.tag, outcome.digest, (outcome,))
+        """Return the outcome of one ECS deployment event (ignored when the deployment is not ours), and what it
+        started or stopped (engine/chain.py)."""
+        outcome, record = self._handle(event)
+        outcomes = [outcome, *self._chained(event, outcome, record)]
+        result = Result(event.event_id, "deployment", outcome.repository, outcome.tag, outcome.digest, tuple(outcomes))
         return self.reporter.finish(result, outcome.target or event.service)
 
-    def _handle(self, event: DeploymentEvent) -> Outcome:
+    def _chained(self, event: DeploymentEvent, outcome: Outcome, record: DeploymentRecord | None) -> list[Outcome]:
+        """Return what a judged rollout starts (promotions, the next wave) or stops (the rest of a failed wave)."""
+        if self.chain is None or record is None:
+            return []
+        # A redelivered COMPLETED event finds the record judged: what it starts is started again (deploys are
+        # claimed once), so a retry after a failed start still starts it.
+        if event.state == "COMPLETED" and (outcome.status == "completed" or record.state == "COMPLETED"):
+            return self.chain.completed(record)
+        if outcome.status == "rollout_failed":
+            return self.chain.failed(record)
+        return []
+
+    def _handle(self, event: DeploymentEvent) -> tuple[Outcome, DeploymentRecord | None]:
         if self.ledger is None:
-            return self._by_tag(event)
+            return self._by_tag(event), None
         record = self.ledger.deployment(event.deployment_id)
         if record is None and event.state == "FAILED":
             # Its record may have failed to be written after UpdateService: a failed rollout must still be
             # reported and rolled back, so recognise it by the tags on its task definition.
-            return self._by_tag(event)
+            return self._by_tag(event), None
         if record is None or record.ref.service != event.service:
-            return _foreign(event, "it has no ledger record")
+            return _foreign(event, "it has no ledger record"), None
         if event.state == "IN_PROGRESS":
             if self.ledger.progress(record.deployment_id):
                 self._follow(record, None)  # notes the service deployment's ARN for later judging
-                return record_outcome(record, "in_progress", event.reason or "rollout in progress", "IN_PROGRESS")
-            return record_outcome(record, "ignored", f"deployment {record.deployment_id} is {record.state} already")
+                reason = event.reason or "rollout in progress"
+                return record_outcome(record, "in_progress", reason, "IN_PROGRESS"), record
+            return record_outcome(
+                record, "ignored", f"deployment {record.deployment_id} is {record.state} already"
+            ), record
         if event.state == "COMPLETED":
             status = RolloutStatus(
                 "COMPLETED",
@@ -96,12 +119,12 @@ class Tracker:
             if ecs is not None:
                 status = ecs  # still baking (or paused) is not COMPLETED yet; SUCCESSFUL is
             if not status.done:
-                return _open(record, status)
-            return self.settle(record, status, None)
+                return _open(record, status), record
+            return self.settle(record, status, None), record
         service = self._describe(record.ref)
         ecs = self._follow(record, service, failed=True)
         status = ecs if ecs is not None and ecs.state == "FAILED" else _failed(record, service, event.reason)
-        return self.settle(record, status, service)
+        return self.settle(record, status, service), record
 
     def settle(self, record: DeploymentRecord, status: RolloutStatus, service: Service | None) -> Outcome:
         """Record the judged status once, roll back when due, notify; return the outcome."""
@@ -140,7 +163,10 @@ class Tracker:
                 status = replace(status, state="TIMEOUT", reason=f"rollout not finished after {age:.0f}s")
             elif status.state == "FAILED" and status.service_deployment is None:
                 status = _failed(record, service, status.reason)
-            outcomes.append(self.settle(record, status, service))
+            judged = self.settle(record, status, service)
+            outcomes.append(judged)
+            if self.chain is not None and judged.status == "rollout_failed":
+                outcomes.extend(self.chain.failed(record))  # a completed one is reconcile's drift to deploy
         return outcomes
 
     def _follower(self, record: DeploymentRecord) -> Follower:

@@ -25,7 +25,7 @@ from ecr_autodeploy.local.emulator import Emulator
 from ecr_autodeploy.local.provision import Installed
 from ecr_autodeploy.local.replication import Replication, Replicator
 from ecr_autodeploy.local.summary import Check, ScenarioResult, ServiceRow
-from ecr_autodeploy.local.world import World
+from ecr_autodeploy.local.world import CLUSTER, World
 
 Progress = Callable[[str], None]
 WAIT_S = 15.0  # for one replication, one delivery, one rollout: far more than the emulator needs
@@ -100,6 +100,8 @@ class Steps:
     ) -> dict[str, RolloutStatus]:
         """Follow each deployment the function started until it settles; return its final status per service.
 
+        `deployed` is keyed by the services' labels (NAME, or CLUSTER/NAME outside the world's cluster).
+
         `minute_s` runs the watcher in the emulator's minutes (real seconds per emulated minute), so that a
         stage's bake reads ``3/5 min``; `stages` receives the stages each rollout went through.
         """
@@ -124,9 +126,10 @@ class Steps:
             return show
 
         def one(service: str, outcome: dict[str, Any]) -> RolloutStatus:
+            where, _, name = service.rpartition("/")  # a label: NAME, or CLUSTER/NAME outside the world's cluster
             return watch(
                 cluster,
-                ServiceRef(built.deploy_region, built.cluster, service),
+                ServiceRef(built.deploy_region, where or built.cluster, name),
                 str(outcome["deployment_id"]),
                 timeout=self.wait_s * scale,
                 interval=POLL_S * scale,
@@ -199,7 +202,7 @@ class Steps:
 
 def invocation_line(invocation: Invocation, *, image: bool = False) -> str:
     """Return one line saying what the function did on one event (with `image`: which image it was about)."""
-    outcomes = ", ".join(f"{o.get('status')} {o.get('service')}" for o in invocation.outcomes) or "no outcome"
+    outcomes = ", ".join(f"{o.get('status')} {label_of(o)}" for o in invocation.outcomes) or "no outcome"
     error = f"; ERROR {invocation.error}" if invocation.error else ""
     about = str(invocation.event.get("id"))
     detail = invocation.event.get("detail", {})
@@ -212,11 +215,9 @@ def invocation_line(invocation: Invocation, *, image: bool = False) -> str:
 
 
 def deployed_outcomes(invocations: Sequence[Invocation]) -> dict[str, dict[str, Any]]:
+    """Return the deployed outcomes of the invocations by service label."""
     return {
-        str(o["service"]): o
-        for i in invocations
-        for o in i.outcomes
-        if o.get("status") == "deployed" and o.get("service")
+        label_of(o): o for i in invocations for o in i.outcomes if o.get("status") == "deployed" and o.get("service")
     }
 
 
@@ -226,7 +227,22 @@ def image_of(event: dict[str, Any]) -> tuple[str, str]:
 
 
 def outcome_of(invocation: Invocation, service: str) -> dict[str, Any] | None:
-    return next((o for o in invocation.outcomes if o.get("service") == service), None)
+    """Return the invocation's outcome for a service label (NAME, or CLUSTER/NAME outside the world's cluster)."""
+    cluster, _, name = service.rpartition("/")
+    return next(
+        (
+            o
+            for o in invocation.outcomes
+            if o.get("service") == name and (o.get("cluster") or CLUSTER) == (cluster or CLUSTER)
+        ),
+        None,
+    )
+
+
+def label_of(outcome: dict[str, Any]) -> str:
+    """Return how the demo names an outcome's service: NAME, or CLUSTER/NAME outside the world's cluster."""
+    cluster, service = outcome.get("cluster"), outcome.get("service")
+    return f"{cluster}/{service}" if cluster not in (None, CLUSTER) else str(service)
 
 
 def reason_of(invocations: Sequence[Invocation], service: str) -> str:

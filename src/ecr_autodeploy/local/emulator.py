@@ -49,10 +49,13 @@ class Emulator:
 
     def start(self) -> Emulator:
         """Start the server and return self; the endpoint is known only after this."""
+        from moto.moto_api._internal.models import moto_api_backend
         from moto.server import ThreadedMotoServer
 
         # Werkzeug logs every request at INFO; keep its errors (a failing emulator call must stay visible).
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # moto's state is the process's: an emulator starts empty, whatever ran in this process before it.
+        moto_api_backend.reset()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         answer_one_at_a_time(server)

@@ -14,22 +14,28 @@ ServiceShape = tuple[str, tuple[str, ...], int]  # (task definition family:revis
 
 
 def task_definitions(clients: Clients, world: World, services: Sequence[ServiceSpec] | None = None) -> dict[str, str]:
-    """Return each service's current task definition ARN (of the world's `services` unless others are named)."""
-    found = clients.ecs(world.deploy_region).describe_services(
-        cluster=world.cluster, services=[s.name for s in services or world.services]
-    )["services"]
-    return {svc["serviceName"]: svc["taskDefinition"] for svc in found}
+    """Return each service's current task definition ARN by label (the world's `services` unless others are named)."""
+    ecs = clients.ecs(world.deploy_region)
+    specs = list(services or world.services)
+    found: dict[str, str] = {}
+    for cluster in dict.fromkeys(s.cluster for s in specs):
+        names = [s.name for s in specs if s.cluster == cluster]
+        for svc in ecs.describe_services(cluster=cluster, services=names)["services"]:
+            spec = next(s for s in specs if s.cluster == cluster and s.name == svc["serviceName"])
+            found[spec.label] = svc["taskDefinition"]
+    return found
 
 
 def app_images(clients: Clients, world: World, services: Sequence[ServiceSpec] | None = None) -> dict[str, str]:
-    """Return the image each service's app container runs now (of the world's `services` unless others are named)."""
+    """Return the image each service's app container runs now, by label (of the world's `services` unless others
+    are named)."""
     cluster = Cluster(clients)
     arns = task_definitions(clients, world, services)
     images = {}
     for spec in services or world.services:
-        where = ServiceRef(world.deploy_region, world.cluster, spec.name)
-        containers = {c["name"]: c["image"] for c in cluster.task_definition(where, arns[spec.name]).containers}
-        images[spec.name] = str(containers[spec.container])
+        where = ServiceRef(world.deploy_region, spec.cluster, spec.name)
+        containers = {c["name"]: c["image"] for c in cluster.task_definition(where, arns[spec.label]).containers}
+        images[spec.label] = str(containers[spec.container])
     return images
 
 

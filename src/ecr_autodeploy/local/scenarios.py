@@ -5,7 +5,8 @@
   2. a broken image: the deployments FAIL, the circuit breaker rolls them back, and they are reported FAILED;
   3. the same event delivered twice and an older image arriving late change nothing (unchanged / skipped);
   4. and 5. ECS's own CANARY strategy, set by the rule: one that completes, one that its alarm rolls back
-     (local.canary).
+     (local.canary);
+  6. promotion: staging completes, production waits for an approval that the CLI gives (local.promotion).
 
 Every check is a comparison against what the emulator holds afterwards, so a scenario that misbehaves fails
 the demo. Only AWS's side is emulated (see docs/demo.md); install, the handler, the deploy engine and the
@@ -43,6 +44,7 @@ from ecr_autodeploy.local.demo_steps import (
 from ecr_autodeploy.local.ecs_rollout import EcsRollouts
 from ecr_autodeploy.local.emulator import Emulator, isolated_environment
 from ecr_autodeploy.local.observe import app_images, service_states, task_definitions, wait_steady_on
+from ecr_autodeploy.local.promotion import PromotionScenario
 from ecr_autodeploy.local.provision import Installed, install_into
 from ecr_autodeploy.local.replication import Replicator
 from ecr_autodeploy.local.summary import Check, ScenarioResult, ServiceRow, Summary
@@ -56,7 +58,7 @@ BROKEN = ("shop/api", "1.6.0")  # scenario 2: its app exits at start
 NOTHING_TO_DO = ("unchanged", "skipped", "duplicate")
 
 
-class Demo(CanaryScenarios):
+class Demo(CanaryScenarios, PromotionScenario):
     """Run the pipeline on a fresh emulator; `progress` receives one line per step."""
 
     def __init__(
@@ -99,7 +101,8 @@ class Demo(CanaryScenarios):
             good = self.scenario_good(live, clients)
             broken = self.scenario_broken(live, clients)
             noop = self.scenario_noop(live, clients)
-            scenarios = (good, broken, noop, self.scenario_canary(live, clients), self.scenario_alarm(live, clients))
+            canary, alarm = self.scenario_canary(live, clients), self.scenario_alarm(live, clients)
+            scenarios = (good, broken, noop, canary, alarm, self.scenario_promotion(live, clients))
             failures = [
                 f"the function failed on event {i.event.get('id')}: {i.error}" for i in delivery.invocations if i.error
             ]
@@ -142,11 +145,13 @@ class Demo(CanaryScenarios):
             f"(prefix shop/); history pushed and replicated: {history} (the event of {late} is held back)"
         )
         services = ", ".join(f"{s.name} ({s.repository})" for s in built.services)
-        canary = built.canary
+        canary, staging, production = built.canary, built.staging, built.production
         self.say(
             f"world      {built.deploy_region}: cluster {built.cluster} on Fargate, 2 tasks each, circuit breaker "
             f"with rollback: {services}, {canary.name} ({canary.repository}, its rule deploys it CANARY with alarm "
-            f"{demo_world.CANARY_ALARM}); rules file {built.rules_path.name}"
+            f"{demo_world.CANARY_ALARM}), {production.name} ({production.repository}, after {staging.label}, behind "
+            f"an approval); cluster {staging.cluster}: {staging.name}; SNS topic {demo_world.TOPIC}; rules file "
+            f"{built.rules_path.name}"
         )
         return built
 

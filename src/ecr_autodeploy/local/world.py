@@ -8,13 +8,19 @@
                                                      web    (web: shop/web, log-router)
                                                      checkout (checkout: shop/checkout), CloudWatch
                                                        alarm checkout-5xx; its rule deploys it CANARY
+                                                     orders (orders: shop/orders), production
+                                                   ECS cluster "staging": orders (orders: shop/orders)
+                                                   SNS topic shop-deploys -> SQS queue shop-deploys-inbox
                                                    the rules file maps shop/api -> api, worker; shop/web -> web;
-                                                   shop/checkout -> checkout (deployment: CANARY 10%, alarm)
+                                                   shop/checkout -> checkout (deployment: CANARY 10%, alarm);
+                                                   shop/orders -> staging/orders, then shop/orders once it
+                                                   completed on staging, behind an approval (notified)
 
 History, pushed before the demo starts: shop/api 1.4.0 (two days ago; the services run it by tag), shop/api
 1.4.1 (yesterday; its replication event is held back and arrives late in scenario 3), shop/web 2.0.0,
-shop/checkout 1.0.0. The checkout service is apart from `services` (scenarios 1 to 3 leave it alone). The
-emulator stamps every push with the current second, so the history's push times are set back in-process.
+shop/checkout 1.0.0, shop/orders 1.0.0. The checkout and orders services are apart from `services` (scenarios 1
+to 3 leave them alone). The emulator stamps every push with the current second, so the history's push times are
+set back in-process.
 """
 
 from __future__ import annotations
@@ -59,8 +65,23 @@ rules:
       alarms: [checkout-5xx]
     targets:
       - {cluster: shop, service: checkout}
+  - repository: shop/orders              # staging first ...
+    tags: ["semver:>=1.0.0"]
+    targets:
+      - {cluster: staging, service: orders}
+  - repository: shop/orders              # ... production only what completed on staging, once a person approves
+    tags: ["semver:>=1.0.0"]
+    approval: required
+    expires: 24h
+    targets:
+      - {cluster: shop, service: orders, after: {cluster: staging, service: orders}}
+notify:                                  # the approval requests, with the command that approves them
+  sns_topic_arn: arn:aws:sns:us-east-1:123456789012:shop-deploys
+  on: [approval]
 """
 CANARY_ALARM = "checkout-5xx"
+TOPIC = "shop-deploys"
+INBOX = "shop-deploys-inbox"  # an SQS queue subscribed to the topic: where the demo reads what was notified
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,12 @@ class ServiceSpec:
     repository: str
     tag: str
     command: tuple[str, ...] = ()
+    cluster: str = CLUSTER
+
+    @property
+    def label(self) -> str:
+        """Return how the demo names the service: its name, ``CLUSTER/NAME`` outside the shop cluster."""
+        return self.name if self.cluster == CLUSTER else f"{self.cluster}/{self.name}"
 
 
 SERVICES = (
@@ -80,10 +107,14 @@ SERVICES = (
     ServiceSpec("web", "web", "shop/web", "2.0.0"),
 )
 CANARY_SERVICE = ServiceSpec("checkout", "checkout", "shop/checkout", "1.0.0")  # scenarios 4 and 5
+STAGING_SERVICE = ServiceSpec("orders", "orders", "shop/orders", "1.0.0", cluster="staging")  # scenario 6
+PRODUCTION_SERVICE = ServiceSpec("orders", "orders", "shop/orders", "1.0.0")
+EVERY_SERVICE = (*SERVICES, CANARY_SERVICE, STAGING_SERVICE, PRODUCTION_SERVICE)
 HISTORY = (  # (repository, tag, age): pushed before the demo
     ("shop/api", "1.4.0", timedelta(days=2)),
     ("shop/web", "2.0.0", timedelta(days=2)),
     ("shop/checkout", "1.0.0", timedelta(days=2)),
+    ("shop/orders", "1.0.0", timedelta(days=2)),
     ("shop/api", "1.4.1", timedelta(days=1)),
 )
 LATE = ("shop/api", "1.4.1")  # its replication event is held back until scenario 3
@@ -102,6 +133,9 @@ class World:
     config: Config
     digests: dict[str, str]  # "repository:tag" -> digest
     canary: ServiceSpec = CANARY_SERVICE
+    staging: ServiceSpec = STAGING_SERVICE
+    production: ServiceSpec = PRODUCTION_SERVICE
+    inbox: str = ""  # the URL of the queue that receives the notifications
 
     def service(self, name: str) -> ServiceSpec:
         """Return the named service's spec."""
@@ -159,7 +193,7 @@ def build(
     now = now or datetime.now(UTC)
     build_ecr = clients.ecr(BUILD_REGION)
     with aws_errors("creating repositories", BUILD_REGION):
-        for repository in sorted({s.repository for s in (*SERVICES, CANARY_SERVICE)}):
+        for repository in sorted({s.repository for s in EVERY_SERVICE}):
             build_ecr.create_repository(repositoryName=repository, imageTagMutability="IMMUTABLE")
     with aws_errors("configuring replication", BUILD_REGION):
         build_ecr.put_replication_configuration(
@@ -183,11 +217,23 @@ def build(
     _roles_and_secrets(clients)
     network = _network(clients)
     _cluster(clients, network)
+    inbox = _inbox(clients)
     settle()
     rules_path = workdir / "rules.yaml"
     rules_path.write_text(RULES_YAML, encoding="utf-8")
     config = parse_config_text(RULES_YAML, str(rules_path))
-    return World(ACCOUNT, BUILD_REGION, DEPLOY_REGION, CLUSTER, SERVICES, rules_path, config, digests)
+    return World(ACCOUNT, BUILD_REGION, DEPLOY_REGION, CLUSTER, SERVICES, rules_path, config, digests, inbox=inbox)
+
+
+def _inbox(clients: Clients) -> str:
+    """Create the notification topic and the queue subscribed to it; return the queue's URL."""
+    sqs = clients.client("sqs", DEPLOY_REGION)
+    with aws_errors("creating the notification inbox", TOPIC):
+        topic = clients.client("sns", DEPLOY_REGION).create_topic(Name=TOPIC)["TopicArn"]
+        url = str(sqs.create_queue(QueueName=INBOX)["QueueUrl"])
+        queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        clients.client("sns", DEPLOY_REGION).subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)
+    return url
 
 
 def _roles_and_secrets(clients: Clients) -> None:
@@ -195,9 +241,9 @@ def _roles_and_secrets(clients: Clients) -> None:
     statement = {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
     trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     with aws_errors("creating task roles", CLUSTER):
-        for spec in (*SERVICES, CANARY_SERVICE):
+        for spec in EVERY_SERVICE:
             for kind in ("task", "execution"):
-                iam.create_role(RoleName=f"shop-{spec.name}-{kind}", AssumeRolePolicyDocument=trust)
+                iam.create_role(RoleName=f"{spec.cluster}-{spec.name}-{kind}", AssumeRolePolicyDocument=trust)
     with aws_errors("creating secrets", CLUSTER):
         clients.client("ssm", DEPLOY_REGION).put_parameter(
             Name="/shop/db-password", Value="not-a-real-password", Type="SecureString"
@@ -224,8 +270,9 @@ def _network(clients: Clients) -> dict[str, Any]:
 def _cluster(clients: Clients, network: dict[str, Any]) -> None:
     ecs = clients.ecs(DEPLOY_REGION)
     host = registry_host(ACCOUNT, DEPLOY_REGION)
-    with aws_errors("creating cluster", CLUSTER):
-        ecs.create_cluster(clusterName=CLUSTER, settings=[{"name": "containerInsights", "value": "enabled"}])
+    for cluster in dict.fromkeys(s.cluster for s in EVERY_SERVICE):
+        with aws_errors("creating cluster", cluster):
+            ecs.create_cluster(clusterName=cluster, settings=[{"name": "containerInsights", "value": "enabled"}])
     with aws_errors("creating alarm", CANARY_ALARM):
         clients.client("cloudwatch", DEPLOY_REGION).put_metric_alarm(
             AlarmName=CANARY_ALARM,
@@ -238,11 +285,11 @@ def _cluster(clients: Clients, network: dict[str, Any]) -> None:
             Threshold=10,
             ComparisonOperator="GreaterThanThreshold",
         )
-    for spec in (*SERVICES, CANARY_SERVICE):
-        with aws_errors("creating service", f"{DEPLOY_REGION}/{CLUSTER}/{spec.name}"):
+    for spec in EVERY_SERVICE:
+        with aws_errors("creating service", f"{DEPLOY_REGION}/{spec.cluster}/{spec.name}"):
             arn = ecs.register_task_definition(**_task_definition(spec, host))["taskDefinition"]["taskDefinitionArn"]
             ecs.create_service(
-                cluster=CLUSTER,
+                cluster=spec.cluster,
                 serviceName=spec.name,
                 taskDefinition=arn,
                 desiredCount=2,
@@ -253,7 +300,7 @@ def _cluster(clients: Clients, network: dict[str, Any]) -> None:
             )
             # CreateService on the emulator ignores deploymentConfiguration; UpdateService stores it.
             ecs.update_service(
-                cluster=CLUSTER,
+                cluster=spec.cluster,
                 service=spec.name,
                 deploymentConfiguration={
                     "deploymentCircuitBreaker": {"enable": True, "rollback": True},
@@ -303,9 +350,9 @@ def _task_definition(spec: ServiceSpec, host: str) -> dict[str, Any]:
         "firelensConfiguration": {"type": "fluentbit"},
     }
     return {
-        "family": f"shop-{spec.name}",
-        "taskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/shop-{spec.name}-task",
-        "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/shop-{spec.name}-execution",
+        "family": f"{spec.cluster}-{spec.name}",
+        "taskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{spec.cluster}-{spec.name}-task",
+        "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{spec.cluster}-{spec.name}-execution",
         "networkMode": "awsvpc",
         "requiresCompatibilities": ["FARGATE"],
         "cpu": "512",
