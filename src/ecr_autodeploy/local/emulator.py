@@ -3,6 +3,11 @@
 The server runs in a thread of this process, so the glue next to it (replication, event delivery, ECS rollouts)
 can read and advance moto's backend state directly, while every client of the demo — and the deploy path under
 test — talks to it over HTTP through ``endpoint_url`` like it would talk to AWS.
+
+AWS applies each request atomically; moto's backends do not guard their state against threads (a TransactWriteItems
+deep-copies a table while another request's PutItem changes it), and its server answers every connection in a
+thread of its own. The emulator therefore answers one request at a time (connections are still accepted at once).
+While it runs, a tag moved to a new image leaves the old image untagged, as ECR does (local/ecr_tags.py).
 https://docs.getmoto.org/en/latest/docs/server_mode.html
 """
 
@@ -10,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients
+from ecr_autodeploy.local import ecr_tags
 
 ACCOUNT = "123456789012"  # moto's default account: every resource of the emulator lives here
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -37,6 +44,10 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
+        # Nothing knows the port yet, so no request can arrive before the application is wrapped.
+        wsgi: Any = server._server
+        wsgi.app = OneAtATime(wsgi.app)
+        ecr_tags.keep_untagged()
         self._server = server
         host, port = server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -47,6 +58,7 @@ class Emulator:
         server, self._server = self._server, None
         if server is not None:
             server.stop()
+            ecr_tags.release()
 
     @property
     def running(self) -> bool:
@@ -64,6 +76,18 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class OneAtATime:
+    """A WSGI application that answers one request at a time (the body is produced inside the turn)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._turn = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._turn:
+            return list(self._app(environ, start_response))
 
 
 def backend(service: str, region: str, account: str = ACCOUNT) -> Any:
