@@ -26,7 +26,8 @@ def run(reps: int, profile_dir: Path | None = None) -> list[Figure]:
     """Return the call-count figures (counts do not vary, so `reps` only sets how many events are averaged)."""
     del profile_dir  # counts need no profile: the details list every call
     events = max(1, min(reps, EVENTS))
-    with moto_server() as endpoint:
+    with moto_server() as server:
+        endpoint = server.endpoint
         fleet = Fleet(endpoint)
         fleet.build("one", "bench/one", ["api"])
         fleet.build("shared", "bench/shared", [f"svc{i}" for i in range(SHARED_SERVICES)], shared=True)

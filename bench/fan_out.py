@@ -27,7 +27,8 @@ WIDE, NARROW = "bench/fan20", "bench/fan1"
 
 def run(reps: int, profile_dir: Path | None = None) -> list[Figure]:
     """Return the fan-out figures: bare emulator and modelled round trip with the ledger, and without it."""
-    with moto_server() as endpoint:
+    with moto_server() as server:
+        endpoint = server.endpoint
         fleet = Fleet(endpoint)
         names = [f"svc{i:02d}" for i in range(SERVICES)]
         fleet.build("fan", WIDE, names)

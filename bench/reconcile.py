@@ -33,7 +33,8 @@ CLUSTERS = ("recon-a", "recon-b")
 def run(reps: int, profile_dir: Path | None = None) -> list[Figure]:
     """Return the status and reconcile call-count figures."""
     del reps, profile_dir  # counts: one run each, the details list every call
-    with moto_server() as endpoint:
+    with moto_server() as server:
+        endpoint = server.endpoint
         fleet = Fleet(endpoint)
         repositories = [f"recon/app{r}" for r in range(REPOSITORIES)]
         for r, repository in enumerate(repositories):
