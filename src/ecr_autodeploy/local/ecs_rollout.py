@@ -40,7 +40,7 @@ from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.image_refs import split_image
-from ecr_autodeploy.core.model import NATIVE_STRATEGIES
+from ecr_autodeploy.core.strategies import NATIVE_STRATEGIES
 from ecr_autodeploy.local.ecs_native import NativeRollouts
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 from ecr_autodeploy.local.events import deployment_detail
