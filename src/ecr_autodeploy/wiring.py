@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.ecr import Registry
-from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config_text
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.ledger_items import (
@@ -28,16 +25,15 @@ from ecr_autodeploy.core.ledger_items import (
     lock_lease,
 )
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS
-from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.dispatch import Dispatcher
-from ecr_autodeploy.engine.dry_run import DryRunExecutor
-from ecr_autodeploy.engine.executor import Executor, PlanRunner
-from ecr_autodeploy.engine.gather import Gather, Remembered
-from ecr_autodeploy.engine.locks import ServiceLocks
-from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort, RegistryPort
 from ecr_autodeploy.engine.report import Reporter
 
 if TYPE_CHECKING:
+    from ecr_autodeploy.aws.clients import Clients
+    from ecr_autodeploy.core.notify import Message, NotifySettings
+    from ecr_autodeploy.engine.deploy import Deployer
+    from ecr_autodeploy.engine.executor import PlanRunner
+    from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort, NotifierPort, RegistryPort
     from ecr_autodeploy.engine.reconcile import Reconciler
     from ecr_autodeploy.engine.track import Tracker
 
@@ -95,9 +91,31 @@ def build_notifier(config: Config, clients: Clients) -> NotifierPort | None:
     settings = config.notify
     if settings is None or not settings.any:
         return None
+    return _FirstUse(lambda: _notifier(settings, clients))
+
+
+def _notifier(settings: NotifySettings, clients: Clients) -> NotifierPort:
     from ecr_autodeploy.aws.notifier import Notifier  # urllib is imported only by functions that notify
 
     return Notifier(settings, clients)
+
+
+class _FirstUse:
+    """A notifier made on its first message: a function that never notifies never imports the notifier."""
+
+    def __init__(self, make: Callable[[], NotifierPort]) -> None:
+        self._make = make
+        self._made: NotifierPort | None = None
+
+    def notify(self, message: Message) -> Sequence[object]:
+        """Deliver one message to every channel (the notifier made now if it is the first); return what happened."""
+        if self._made is None:
+            self._made = self._make()
+        return self._made.notify(message)
+
+
+# The adapters the use cases work through: ECS, ECR and the ledger (None without one).
+Ports: TypeAlias = "tuple[ClusterPort, RegistryPort, LedgerPort | None]"
 
 
 def build_app(
@@ -122,15 +140,22 @@ def build_app(
     table = environ.get(LEDGER_ENV) or None
     if settings is None:
         settings = EngineSettings(lock_lease=lock_lease(_seconds(environ.get(FUNCTION_TIMEOUT_ENV))))
-    if ledger is None and table:
-        from ecr_autodeploy.aws.ledger import Ledger
 
-        ledger = Ledger(clients, table)
-    return assemble(
+    def ports() -> Ports:
+        # Imported here: an event the function ignores needs no adapter.
+        from ecr_autodeploy.aws.ecr import Registry
+        from ecr_autodeploy.aws.ecs import Cluster
+
+        found = ledger
+        if found is None and table:
+            from ecr_autodeploy.aws.ledger import Ledger
+
+            found = Ledger(clients, table)
+        return (cluster if cluster is not None else Cluster(clients), Registry(clients), found)
+
+    return compose(
         config,
-        cluster if cluster is not None else Cluster(clients),
-        Registry(clients),
-        ledger=ledger,
+        ports,
         notifier=notifier if notifier is not None else build_notifier(config, clients),
         region=lambda: clients.region,
         dry_run=dry_run,
@@ -155,39 +180,71 @@ def assemble(
     settings: EngineSettings | None = None,
 ) -> Dispatcher:
     """Return the dispatcher of every event kind over these ports, sharing one Deployer, ledger and notifier."""
-    s = settings or EngineSettings()
-    runner: PlanRunner = (
-        DryRunExecutor(ledger, clock=s.clock, max_workers=s.max_workers)
-        if dry_run
-        else Executor(cluster, ledger, clock=s.clock, lease=s.lock_lease, max_workers=s.max_workers)
-    )
-    locks = None
-    if ledger is not None and not dry_run:
-        locks = ServiceLocks(
-            ledger, clock=s.clock, sleep=s.sleep, wait=s.lock_wait, lease=s.lock_lease, max_workers=s.max_workers
-        )
-    reporter = Reporter(notifier, dry_run=dry_run, clock=s.clock, max_workers=s.max_workers)
-    gather = Gather(cluster, registry, max_workers=s.max_workers, remembered=Remembered())
-    deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
+    ports: Ports = (cluster, registry, ledger)
+    return compose(config, lambda: ports, notifier=notifier, region=region, dry_run=dry_run, settings=settings)
 
-    def build_tracker() -> Tracker:
+
+def compose(
+    config: Config,
+    ports: Callable[[], Ports],
+    *,
+    notifier: NotifierPort | None = None,
+    region: Callable[[], str],
+    dry_run: bool = False,
+    settings: EngineSettings | None = None,
+) -> Dispatcher:
+    """Return the dispatcher over the ports `ports` makes (on first need), every use case built on first use."""
+    s = settings or EngineSettings()
+    reporter = Reporter(notifier, dry_run=dry_run, clock=s.clock, max_workers=s.max_workers)
+
+    def build_deployer() -> Deployer:
+        # Imported here: an event the function ignores needs no use case (cold start).
+        from ecr_autodeploy.engine.deploy import Deployer
+        from ecr_autodeploy.engine.gather import Gather, Remembered
+
+        cluster, registry, ledger = ports()
+        runner: PlanRunner
+        if dry_run:
+            from ecr_autodeploy.engine.dry_run import DryRunExecutor
+
+            runner = DryRunExecutor(ledger, clock=s.clock, max_workers=s.max_workers)
+        else:
+            from ecr_autodeploy.engine.executor import Executor
+
+            runner = Executor(cluster, ledger, clock=s.clock, lease=s.lock_lease, max_workers=s.max_workers)
+        locks = None
+        if ledger is not None and not dry_run:
+            from ecr_autodeploy.engine.locks import ServiceLocks
+
+            locks = ServiceLocks(
+                ledger, clock=s.clock, sleep=s.sleep, wait=s.lock_wait, lease=s.lock_lease, max_workers=s.max_workers
+            )
+        gather = Gather(cluster, registry, max_workers=s.max_workers, remembered=Remembered())
+        return Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks)
+
+    def build_tracker(deployer: Deployer) -> Tracker:
         # Imported here: an image event, the hot path, needs neither the tracker nor the reconciler.
         from ecr_autodeploy.engine.rollback import Rollback
         from ecr_autodeploy.engine.track import Tracker
 
-        return Tracker(gather, ledger, Rollback(gather, locks), reporter, clock=s.clock, timeout=s.rollout_timeout)
+        gather, locks = deployer.gather, deployer.locks
+        return Tracker(
+            gather, deployer.ledger, Rollback(gather, locks), reporter, clock=s.clock, timeout=s.rollout_timeout
+        )
 
-    def build_reconciler() -> Reconciler:
-        from ecr_autodeploy.engine.gather import RevisionCache
+    def build_reconciler(dispatcher: Dispatcher) -> Reconciler:
+        from ecr_autodeploy.engine.gather import Gather, RevisionCache
         from ecr_autodeploy.engine.reconcile import Reconciler
         from ecr_autodeploy.engine.survey import Survey
 
+        deployer = dispatcher.deployer
         # The survey's own gather remembers revisions between runs of a warm function.
-        cached = Gather(cluster, registry, max_workers=s.max_workers, cache=RevisionCache())
-        return Reconciler(deployer, Survey(config, cached, ledger), dispatcher.tracker, clock=s.clock)
+        cached = Gather(
+            deployer.gather.cluster, deployer.gather.registry, max_workers=s.max_workers, cache=RevisionCache()
+        )
+        return Reconciler(deployer, Survey(config, cached, deployer.ledger), dispatcher.tracker, clock=s.clock)
 
-    dispatcher = Dispatcher(deployer, build_tracker, build_reconciler, region)
-    return dispatcher
+    return Dispatcher(reporter, build_deployer, build_tracker, build_reconciler, region)
 
 
 def _seconds(value: str | None) -> float:
