@@ -7,7 +7,9 @@ test — talks to it over HTTP through ``endpoint_url`` like it would talk to AW
 AWS applies each request atomically; moto's backends do not guard their state against threads (a TransactWriteItems
 deep-copies a table while another request's PutItem changes it), and its server answers every connection in a
 thread of its own. The emulator therefore answers one request at a time (connections are still accepted at once).
-While it runs, a tag moved to a new image leaves the old image untagged, as ECR does (local/ecr_tags.py).
+While one runs, moto is patched where it departs from AWS in ways the engine would see: a tag moved to a new image
+leaves the old image untagged, as ECR does (local/ecr_tags.py), and a TransactWriteItems backs up only the items it
+writes, not whole tables (local/dynamodb_transactions.py: time proportional to the table made large ledgers slow).
 https://docs.getmoto.org/en/latest/docs/server_mode.html
 """
 
@@ -21,12 +23,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.local import ecr_tags
+from ecr_autodeploy.local import dynamodb_transactions, ecr_tags
 
 ACCOUNT = "123456789012"  # moto's default account: every resource of the emulator lives here
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Settings that could point a client of this process at a real account; the emulator replaces or removes them.
 _CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+_PATCHES = (ecr_tags.patch, dynamodb_transactions.patch)
+_patched_lock = threading.Lock()
+_patched: list[Callable[[], None]] = []  # the undos of the patches, while any emulator of this process runs
+_running = 0
 
 
 class Emulator:
@@ -47,7 +53,7 @@ class Emulator:
         # Nothing knows the port yet, so no request can arrive before the application is wrapped.
         wsgi: Any = server._server
         wsgi.app = OneAtATime(wsgi.app)
-        ecr_tags.keep_untagged()
+        _patch_moto(+1)
         self._server = server
         host, port = server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -58,7 +64,7 @@ class Emulator:
         server, self._server = self._server, None
         if server is not None:
             server.stop()
-            ecr_tags.release()
+            _patch_moto(-1)
 
     @property
     def running(self) -> bool:
@@ -76,6 +82,18 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _patch_moto(change: int) -> None:
+    """Count a started (+1) or stopped (-1) emulator: the first patches moto, the last gives it back."""
+    global _running
+    with _patched_lock:
+        _running += change
+        if _running == 1 and change > 0:
+            _patched.extend(patch() for patch in _PATCHES)
+        elif _running == 0:
+            while _patched:
+                _patched.pop()()
 
 
 class OneAtATime:
