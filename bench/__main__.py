@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, int] = {
     "round_trips": 5,
     "calls": 5,
     "fan_out": 9,
+    "scale": 1,
     "reconcile": 1,
     "artifact": 3,
 }

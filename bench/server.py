@@ -30,6 +30,7 @@ class Server:
     """A running emulator: its endpoint, and the pipe to the child that serves it."""
 
     endpoint: str
+    pid: int
     _stdin: IO[str]
     _stdout: IO[str]
 
@@ -55,7 +56,7 @@ def moto_server() -> Iterator[Server]:
     assert child.stdin is not None
     try:
         port = int(child.stdout.readline())
-        yield Server(f"http://127.0.0.1:{port}", child.stdin, child.stdout)
+        yield Server(f"http://127.0.0.1:{port}", child.pid, child.stdin, child.stdout)
     finally:
         child.stdin.close()
         try:
