@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +36,23 @@ class Clock:
     def apart(self, seconds: float = APART_S) -> None:
         """Make the next event look `seconds` later than the last."""
         self.offset += seconds
+
+
+def function_environment(**variables: str) -> dict[str, str]:
+    """Return the environment of a fresh function process: this one's without AWS, rules, seed or Python settings,
+    fake credentials and no shared AWS config (nothing but the emulator can be reached), and `variables`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AUTODEPLOY_", "ECR_", "PYTHON"))}
+    env.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        **variables,
+    )
+    return env
 
 
 def create_ledger(endpoint: str, region: str = REGION) -> str:

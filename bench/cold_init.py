@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import compileall
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
+from bench.app import function_environment
 from bench.fleet import ACCOUNT, REGION
 from bench.measure import Figure, Samples, interleave, without_paths
 
@@ -100,21 +100,10 @@ def task_root(directory: Path) -> dict[str, str]:
 
 
 def _environment(variables: dict[str, str], root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AUTODEPLOY_", "ECR_", "PYTHON"))}
-    env.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_REGION=REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_LAMBDA_INITIALIZATION_TYPE=INIT,
-        LAMBDA_TASK_ROOT=str(root),
-        BENCH_EVENT=json.dumps(IGNORED),
-        **variables,
+    """Return the function's environment as installed, in a task root, starting as SnapStart starts it."""
+    return function_environment(
+        AWS_LAMBDA_INITIALIZATION_TYPE=INIT, LAMBDA_TASK_ROOT=str(root), BENCH_EVENT=json.dumps(IGNORED), **variables
     )
-    return env
 
 
 class _Runner:

@@ -22,7 +22,6 @@ so and returns no figure.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -32,8 +31,8 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
-from bench.app import wired_app
-from bench.fleet import REGION, Fleet, new_image_event
+from bench.app import function_environment, wired_app
+from bench.fleet import Fleet, new_image_event
 from bench.instrument import Meter
 from bench.measure import Figure, interleave, timed
 from bench.server import Server, moto_server
@@ -101,21 +100,8 @@ def _node_missing() -> str | None:
 
 
 def _environment(endpoint: str, **extra: str) -> dict[str, str]:
-    """Return the environment of a function process: fake credentials, the emulator, the seed variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AUTODEPLOY_", "ECR_", "PYTHON"))}
-    env.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        **SEED_ENV,
-        **extra,
-    )
-    return env
+    """Return the environment of a function process: the emulator and the seed variables."""
+    return function_environment(AWS_ENDPOINT_URL=endpoint, **SEED_ENV, **extra)
 
 
 def _event(server: Server, fleet: Fleet) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ecr_autodeploy.local import dynamodb_transactions
+from tests.functional.rollouts import ledger_table
 
 TABLE = "ledger"
 
@@ -19,12 +20,7 @@ TABLE = "ledger"
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ledger_table(TABLE)
         client.put_item(TableName=TABLE, Item={"pk": {"S": "kept"}, "n": {"N": "1"}})
         undo = dynamodb_transactions.patch()
         try:
