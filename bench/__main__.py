@@ -27,10 +27,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS: dict[str, int] = {
     "cold_init": 21,
     "warm_event": 31,
-    "fan_out": 9,
+    "seed_compare": 21,
+    "round_trips": 5,
     "calls": 5,
-    "artifact": 3,
+    "fan_out": 9,
+    "scale": 1,
     "reconcile": 1,
+    "artifact": 3,
 }
 
 

@@ -106,9 +106,14 @@ class Fleet:
         self.services(cluster, names, repository, shared=shared)
 
 
-def new_image_event(fleet: Fleet, repository: str) -> dict[str, Any]:
-    """Push a new image under a new tag (the emulator mishandles a tag moved to another image); return its event."""
-    tag = fleet.new_tag()
+def new_image_event(fleet: Fleet, repository: str, tag: str | None = None) -> dict[str, Any]:
+    """Push a new image under a new tag, or move `tag` to it; return its replication event.
+
+    Pinned deploys get a new tag each time: the emulator deletes the image a tag is moved from (ECR keeps it,
+    untagged). A force deploy needs the tag its task definition names moved to the new image (the services here
+    name ``v0``).
+    """
+    tag = tag or fleet.new_tag()
     return events.replicate(repository, fleet.push(repository, tag), tag, fleet.region)
 
 

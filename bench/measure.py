@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -107,6 +108,12 @@ def interleave(subject: Timed, baseline: Timed, reps: int, *, warmup: int = 1) -
             b.append(baseline())
             a.append(subject())
     return Samples(tuple(a), tuple(b))
+
+
+def process_cpu(pid: int) -> float:
+    """Return the CPU seconds (user and system) process `pid` has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(action: Callable[[], object]) -> float:

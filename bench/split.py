@@ -52,7 +52,8 @@ READ_UNITS = {"GetItem": 0.5, "BatchGetItem": 0.5}
 def run(services: int, batch: int, latency: float) -> dict[str, Any]:
     """Deploy one image to `services` services in batches of `batch`; return the figures."""
     names = [f"s{i:05d}" for i in range(services)]
-    with moto_server() as endpoint:
+    with moto_server() as server:
+        endpoint = server.endpoint
         fleet = Fleet(endpoint)
         fleet.build("fleet", "app/api", names)
         attributes, keys = ledger_key_schema()

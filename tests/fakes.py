@@ -16,7 +16,6 @@ from typing import Any
 
 from ecr_autodeploy.core.errors import LockLost, NotFoundError
 from ecr_autodeploy.core.events import ImageEvent, registry_host, repository_arn
-from ecr_autodeploy.core.ledger_items import Claim, Lock, Recorded
 from ecr_autodeploy.core.model import (
     Deployment,
     ImageInfo,
@@ -27,7 +26,7 @@ from ecr_autodeploy.core.model import (
     TaskDefinition,
 )
 from ecr_autodeploy.core.notify import Message
-from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
+from ecr_autodeploy.core.records import Claim, DeploymentRecord, Lock, Recorded, ServiceItem
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -9,14 +9,11 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecr_autodeploy.aws.clients import Clients
-from ecr_autodeploy.aws.ecr import Registry
-from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.core.config import Config, config_from_env, parse_config_text
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.fanout import DEFAULT_BATCH, FANOUT_BATCH_ENV, batch_size
@@ -30,24 +27,23 @@ from ecr_autodeploy.core.ledger_items import (
     lock_lease,
 )
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS
-from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.dispatch import Dispatcher
-from ecr_autodeploy.engine.dry_run import DryRunExecutor
-from ecr_autodeploy.engine.executor import Executor, PlanRunner
-from ecr_autodeploy.engine.gather import Gather, Remembered
-from ecr_autodeploy.engine.locks import ServiceLocks
-from ecr_autodeploy.engine.ports import (
-    AlarmPort,
-    ClusterPort,
-    FanOutPort,
-    GateStorePort,
-    LedgerPort,
-    NotifierPort,
-    RegistryPort,
-)
 from ecr_autodeploy.engine.report import Reporter
 
 if TYPE_CHECKING:
+    from ecr_autodeploy.aws.clients import Clients
+    from ecr_autodeploy.core.notify import Message, NotifySettings
+    from ecr_autodeploy.engine.deploy import Deployer
+    from ecr_autodeploy.engine.executor import PlanRunner
+    from ecr_autodeploy.engine.ports import (
+        AlarmPort,
+        ClusterPort,
+        FanOutPort,
+        GateStorePort,
+        LedgerPort,
+        NotifierPort,
+        RegistryPort,
+    )
     from ecr_autodeploy.engine.reconcile import Reconciler
     from ecr_autodeploy.engine.track import Tracker
 
@@ -108,9 +104,39 @@ def build_notifier(config: Config, clients: Clients) -> NotifierPort | None:
     settings = config.notify
     if settings is None or not settings.any:
         return None
+    return _FirstUse(lambda: _notifier(settings, clients))
+
+
+def _notifier(settings: NotifySettings, clients: Clients) -> NotifierPort:
     from ecr_autodeploy.aws.notifier import Notifier  # urllib is imported only by functions that notify
 
     return Notifier(settings, clients)
+
+
+class _FirstUse:
+    """A notifier made on its first message: a function that never notifies never imports the notifier."""
+
+    def __init__(self, make: Callable[[], NotifierPort]) -> None:
+        self._make = make
+        self._made: NotifierPort | None = None
+
+    def notify(self, message: Message) -> Sequence[object]:
+        """Deliver one message to every channel (the notifier made now if it is the first); return what happened."""
+        if self._made is None:
+            self._made = self._make()
+        return self._made.notify(message)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The adapters the use cases work through, made on first need (an event the function ignores makes none)."""
+
+    cluster: ClusterPort
+    registry: RegistryPort
+    ledger: LedgerPort | None = None
+    fanout: FanOutPort | None = None  # how fan-out batches reach other invocations (None: one process does all)
+    gate_store: GateStorePort | None = None  # pauses and approvals
+    alarms: AlarmPort | None = None  # CloudWatch, for hold_if_alarm
 
 
 def build_app(
@@ -142,39 +168,47 @@ def build_app(
             lock_lease=lock_lease(_seconds(environ.get(FUNCTION_TIMEOUT_ENV))),
             fanout_batch=batch_size(environ.get(FANOUT_BATCH_ENV)),
         )
-    if fanout is None and environ.get(FUNCTION_NAME_ENV):
-        from ecr_autodeploy.aws.fanout import SelfInvoke
-
-        fanout = SelfInvoke.from_env(clients, environ)
-    if ledger is None and table:
-        from ecr_autodeploy.aws.ledger import Ledger
-
-        ledger = Ledger(clients, table)
     # The gates' items live in the same table (the one a test's or the CLI's ledger names).
     gate_table = table or getattr(ledger, "table", None)
-    store: GateStorePort | None = gate_store
-    if store is None and isinstance(gate_table, str) and gate_table:
-        from ecr_autodeploy.aws.gate_store import GateStore
+    gate_table = gate_table if isinstance(gate_table, str) and gate_table else None
 
-        store = GateStore(clients, gate_table)
-    alarms: AlarmPort | None = None
-    if config.alarm_names:
-        from ecr_autodeploy.aws.alarms import Alarms  # only rules that name alarms read CloudWatch
+    def ports() -> Ports:
+        # Imported here: an event the function ignores needs no adapter.
+        from ecr_autodeploy.aws.ecr import Registry
+        from ecr_autodeploy.aws.ecs import Cluster
 
-        alarms = Alarms(clients)
-    return assemble(
+        found = ledger
+        if found is None and table:
+            from ecr_autodeploy.aws.ledger import Ledger
+
+            found = Ledger(clients, table)
+        hands = fanout
+        if hands is None and environ.get(FUNCTION_NAME_ENV):
+            from ecr_autodeploy.aws.fanout import SelfInvoke
+
+            hands = SelfInvoke.from_env(clients, environ)
+        store = gate_store
+        if store is None and gate_table is not None:
+            from ecr_autodeploy.aws.gate_store import GateStore
+
+            store = GateStore(clients, gate_table)
+        alarms: AlarmPort | None = None
+        if config.alarm_names:
+            from ecr_autodeploy.aws.alarms import Alarms  # only rules that name alarms read CloudWatch
+
+            alarms = Alarms(clients)
+        return Ports(
+            cluster if cluster is not None else Cluster(clients), Registry(clients), found, hands, store, alarms
+        )
+
+    return compose(
         config,
-        cluster if cluster is not None else Cluster(clients),
-        Registry(clients),
-        ledger=ledger,
+        ports,
         notifier=notifier if notifier is not None else build_notifier(config, clients),
-        fanout=fanout,
         region=lambda: clients.region,
         dry_run=dry_run,
         settings=settings,
-        gate_store=store,
-        alarms=alarms,
-        installation=_installation(gate_table if isinstance(gate_table, str) else None),
+        installation=_installation(gate_table),
     )
 
 
@@ -217,40 +251,77 @@ def assemble(
     `gate_store` holds the pauses and approvals, `alarms` reads CloudWatch for hold_if_alarm, `installation`
     is the name approve commands give (None: they give none).
     """
-    s = settings or EngineSettings()
-    runner: PlanRunner = (
-        DryRunExecutor(ledger, clock=s.clock, max_workers=s.max_workers)
-        if dry_run
-        else Executor(cluster, ledger, clock=s.clock, lease=s.lock_lease, max_workers=s.max_workers)
+    made = Ports(cluster, registry, ledger, fanout, gate_store, alarms)
+    return compose(
+        config,
+        lambda: made,
+        notifier=notifier,
+        region=region,
+        dry_run=dry_run,
+        settings=settings,
+        installation=installation,
     )
-    locks = None
-    if ledger is not None and not dry_run:
-        locks = ServiceLocks(
-            ledger, clock=s.clock, sleep=s.sleep, wait=s.lock_wait, lease=s.lock_lease, max_workers=s.max_workers
-        )
+
+
+def compose(
+    config: Config,
+    ports: Callable[[], Ports],
+    *,
+    notifier: NotifierPort | None = None,
+    region: Callable[[], str],
+    dry_run: bool = False,
+    settings: EngineSettings | None = None,
+    installation: str | None = None,
+) -> Dispatcher:
+    """Return the dispatcher over the ports `ports` makes (on first need), every use case built on first use."""
+    s = settings or EngineSettings()
     reporter = Reporter(notifier, dry_run=dry_run, clock=s.clock, max_workers=s.max_workers)
-    gather = Gather(cluster, registry, max_workers=s.max_workers, remembered=Remembered())
-    gates = None
-    if gate_store is not None or config.gated:
-        from ecr_autodeploy.engine.gates import GateKeeper
 
-        gates = GateKeeper(
-            config,
-            reporter,
-            store=gate_store,
-            ledger=ledger,
-            alarms=alarms,
-            command=functools.partial(_command, installation=installation, region=region),
-            clock=s.clock,
-            max_workers=s.max_workers,
-        )
-    deployer = Deployer(config, gather, runner, reporter, ledger=ledger, locks=locks, gates=gates)
-    if fanout is not None and s.fanout_batch > 0:
-        from ecr_autodeploy.engine.fanout import FanOut
+    def build_deployer() -> Deployer:
+        # Imported here: an event the function ignores needs no use case (cold start).
+        from ecr_autodeploy.engine.deploy import Deployer
+        from ecr_autodeploy.engine.gather import Gather, Remembered
 
-        deployer.fanout = FanOut(fanout, s.fanout_batch, max_workers=s.max_workers)
+        p = ports()
+        runner: PlanRunner
+        if dry_run:
+            from ecr_autodeploy.engine.dry_run import DryRunExecutor
 
-    def build_tracker() -> Tracker:
+            runner = DryRunExecutor(p.ledger, clock=s.clock, max_workers=s.max_workers)
+        else:
+            from ecr_autodeploy.engine.executor import Executor
+
+            runner = Executor(p.cluster, p.ledger, clock=s.clock, lease=s.lock_lease, max_workers=s.max_workers)
+        locks = None
+        if p.ledger is not None and not dry_run:
+            from ecr_autodeploy.engine.locks import ServiceLocks
+
+            locks = ServiceLocks(
+                p.ledger, clock=s.clock, sleep=s.sleep, wait=s.lock_wait, lease=s.lock_lease, max_workers=s.max_workers
+            )
+        gates = None
+        if p.gate_store is not None or config.gated:
+            from ecr_autodeploy.engine.gates import GateKeeper
+
+            gates = GateKeeper(
+                config,
+                reporter,
+                store=p.gate_store,
+                ledger=p.ledger,
+                alarms=p.alarms,
+                command=functools.partial(_command, installation=installation, region=region),
+                clock=s.clock,
+                max_workers=s.max_workers,
+            )
+        gather = Gather(p.cluster, p.registry, max_workers=s.max_workers, remembered=Remembered())
+        deployer = Deployer(config, gather, runner, reporter, ledger=p.ledger, locks=locks, gates=gates)
+        if p.fanout is not None and s.fanout_batch > 0:
+            from ecr_autodeploy.engine.fanout import FanOut
+
+            deployer.fanout = FanOut(p.fanout, s.fanout_batch, max_workers=s.max_workers)
+        return deployer
+
+    def build_tracker(deployer: Deployer) -> Tracker:
         # Imported here: an image event, the hot path, needs neither the tracker nor the reconciler.
         from ecr_autodeploy.engine.rollback import Rollback
         from ecr_autodeploy.engine.track import Tracker
@@ -260,21 +331,30 @@ def assemble(
             from ecr_autodeploy.engine.chain import Chain  # promotions and waves start from a completed rollout
 
             chain = Chain(deployer, clock=s.clock)
+        gather, locks = deployer.gather, deployer.locks
         return Tracker(
-            gather, ledger, Rollback(gather, locks), reporter, clock=s.clock, timeout=s.rollout_timeout, chain=chain
+            gather,
+            deployer.ledger,
+            Rollback(gather, locks),
+            reporter,
+            clock=s.clock,
+            timeout=s.rollout_timeout,
+            chain=chain,
         )
 
-    def build_reconciler() -> Reconciler:
-        from ecr_autodeploy.engine.gather import RevisionCache
+    def build_reconciler(dispatcher: Dispatcher) -> Reconciler:
+        from ecr_autodeploy.engine.gather import Gather, RevisionCache
         from ecr_autodeploy.engine.reconcile import Reconciler
         from ecr_autodeploy.engine.survey import Survey
 
+        deployer = dispatcher.deployer
         # The survey's own gather remembers revisions between runs of a warm function.
-        cached = Gather(cluster, registry, max_workers=s.max_workers, cache=RevisionCache())
-        return Reconciler(deployer, Survey(config, cached, ledger), dispatcher.tracker, clock=s.clock)
+        cached = Gather(
+            deployer.gather.cluster, deployer.gather.registry, max_workers=s.max_workers, cache=RevisionCache()
+        )
+        return Reconciler(deployer, Survey(config, cached, deployer.ledger), dispatcher.tracker, clock=s.clock)
 
-    dispatcher = Dispatcher(deployer, build_tracker, build_reconciler, region)
-    return dispatcher
+    return Dispatcher(reporter, build_deployer, build_tracker, build_reconciler, region)
 
 
 def _seconds(value: str | None) -> float:

@@ -15,9 +15,9 @@ from ecr_autodeploy.aws.ledger import Ledger
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AwsError, DeployError
 from ecr_autodeploy.core.installation import InstallOptions, environment
-from ecr_autodeploy.core.ledger_items import FUNCTION_TIMEOUT_ENV, LOCK_LEASE_SECONDS, Recorded, lock_lease
+from ecr_autodeploy.core.ledger_items import FUNCTION_TIMEOUT_ENV, LOCK_LEASE_SECONDS, lock_lease
 from ecr_autodeploy.core.model import Deployment, ServiceRef
-from ecr_autodeploy.core.records import DeploymentRecord
+from ecr_autodeploy.core.records import DeploymentRecord, Recorded
 from ecr_autodeploy.core.stack import Site, Stack
 from ecr_autodeploy.engine.dispatch import Dispatcher
 from ecr_autodeploy.local import events

@@ -20,9 +20,9 @@ from ecr_autodeploy.aws.ecs import Cluster
 from ecr_autodeploy.aws.ledger import Ledger
 from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import AwsError, DeployError, NotFoundError
-from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, Recorded
+from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS
 from ecr_autodeploy.core.model import Service, ServiceRef
-from ecr_autodeploy.core.records import DeploymentRecord
+from ecr_autodeploy.core.records import DeploymentRecord, Recorded
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.local import events
 from ecr_autodeploy.wiring import EngineSettings, build_deployer

@@ -22,14 +22,12 @@ from ecr_autodeploy.core.ledger_items import (
     DRIFT_NOTICE_TTL_SECONDS,
     OPEN_STATES,
     RECORD_TTL_SECONDS,
-    Claim,
-    Lock,
-    Recorded,
     claim_pk,
     deployment_pk,
     drift_pk,
     service_pk,
 )
+from ecr_autodeploy.core.records import Claim, Lock, Recorded
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.records import DeploymentRecord

@@ -14,7 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.aws.dynamodb_items import Expr, from_item, key_of, number, text
 from ecr_autodeploy.core.errors import AwsError
-from ecr_autodeploy.core.ledger_items import Claim, claim_pk, deployment_pk, service_pk
+from ecr_autodeploy.core.ledger_items import claim_pk, deployment_pk, service_pk
+from ecr_autodeploy.core.records import Claim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -18,11 +18,10 @@ from ecr_autodeploy.cli.output import color_enabled, echo_json, paint, revision,
 from ecr_autodeploy.core.diff import Change, registration, task_definition_diff
 from ecr_autodeploy.core.errors import AutodeployError
 from ecr_autodeploy.core.events import ImageEvent
-from ecr_autodeploy.core.ledger_items import Claim
 from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.outcomes import Outcome
 from ecr_autodeploy.core.planning import Plan
-from ecr_autodeploy.core.records import ServiceItem
+from ecr_autodeploy.core.records import Claim, ServiceItem
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.executor import Applied, Claims, PlanRunner
 

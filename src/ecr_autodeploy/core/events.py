@@ -11,12 +11,12 @@ https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from ecr_autodeploy.core.errors import EventError
+from ecr_autodeploy.core.lazy_re import Lazy
 
 ECR_SOURCE = "aws.ecr"
 REPLICATION_ACTION = "ECR Replication Action"
@@ -27,19 +27,19 @@ CLOUDTRAIL_DETAIL_TYPES = (CLOUDTRAIL_API_CALL, CLOUDTRAIL_SERVICE_EVENT)
 CLOUDTRAIL_EVENT_NAMES = ("ReplicateImage", "PutImage")
 
 # Anchored with \Z, not $: "$" also matches before a trailing newline, which would let "sha256:...\n" through.
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
-_ACCOUNT_RE = re.compile(r"^\d{12}\Z")
+DIGEST_RE = Lazy(r"^sha256:[0-9a-f]{64}\Z")
+_ACCOUNT_RE = Lazy(r"^\d{12}\Z")
 # Region names as botocore takes them: at most 63 characters.
-REGION_RE = re.compile(r"^(?=.{1,63}\Z)[a-z]{2}(-[a-z]+)+-\d+\Z")
+REGION_RE = Lazy(r"^(?=.{1,63}\Z)[a-z]{2}(-[a-z]+)+-\d+\Z")
 # Repository names: ECR's current API pattern (botocore's ecr model), 2 to 256 characters; separators within a
 # component are ".", "_", "__" or a run of "-", so "team__api" and "my--app" are valid names.
-_REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*\Z")
+_REPOSITORY_RE = Lazy(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*\Z")
 _REPOSITORY_MAX = 256
 # ECR repository names are 2 to 256 characters.
-REPOSITORY_NAME_RE = re.compile(rf"^(?=.{{2,{_REPOSITORY_MAX}}}\Z){_REPOSITORY_RE.pattern[1:]}")
-_REPOSITORY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)\Z")
+REPOSITORY_NAME_RE = Lazy(rf"^(?=.{{2,{_REPOSITORY_MAX}}}\Z){_REPOSITORY_RE.pattern[1:]}")
+_REPOSITORY_ARN_RE = Lazy(r"^arn:(aws[a-z-]*):ecr:([a-z0-9-]+):(\d{12}):repository/(.+)\Z")
 # Image tags: ECR takes up to 300 characters (Docker's own limit is 128).
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}\Z")
+_TAG_RE = Lazy(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}\Z")
 _PARTITION_PREFIXES = (
     ("cn-", "aws-cn"),
     ("us-gov-", "aws-us-gov"),
@@ -188,15 +188,13 @@ class EventReader:
             return None
         return self.text(parent, key, path)
 
-    def matching(self, parent: Mapping[str, object], key: str, path: str, form: re.Pattern[str], what: str) -> str:
+    def matching(self, parent: Mapping[str, object], key: str, path: str, form: Lazy, what: str) -> str:
         value = self.text(parent, key, path)
         if not form.match(value):
             raise self.fail(path, f"not {what}: {_clip(value)!r}")
         return value
 
-    def optional_matching(
-        self, parent: Mapping[str, object], key: str, path: str, form: re.Pattern[str], what: str
-    ) -> str | None:
+    def optional_matching(self, parent: Mapping[str, object], key: str, path: str, form: Lazy, what: str) -> str | None:
         return None if parent.get(key) is None else self.matching(parent, key, path, form, what)
 
     def account(self, parent: Mapping[str, object], key: str, path: str) -> str:

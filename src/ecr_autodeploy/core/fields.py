@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +21,8 @@ class Reader:
     def check_keys(self, data: Mapping[Any, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in data:
             if key not in allowed:
+                import difflib  # only for the message: a valid document never needs it
+
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise self.fail(f"{prefix}{key}", f"unknown key ({hint}known keys: {', '.join(allowed)})")

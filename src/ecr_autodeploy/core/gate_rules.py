@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecr_autodeploy.core.events import REGION_RE
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
+from ecr_autodeploy.core.lazy_re import Lazy
 from ecr_autodeploy.core.strategies import parse_alarm_names
 
 if TYPE_CHECKING:
@@ -38,10 +39,10 @@ DEFAULT_EXPIRES_SECONDS = 24 * 3600.0
 MAX_EXPIRES_SECONDS = 30 * 24 * 3600.0
 MAX_SOAK_SECONDS = 30 * 24 * 3600.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION_RE = re.compile(r"^(?:\d+[smhd])+\Z")
-_DURATION_PART = re.compile(r"(\d+)([smhd])")
+_DURATION_RE = Lazy(r"^(?:\d+[smhd])+\Z")
+_DURATION_PART = Lazy(r"(\d+)([smhd])")
 # An IAM principal: a user, role, root, or an assumed role's session (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION).
-PRINCIPAL_RE = re.compile(
+PRINCIPAL_RE = Lazy(
     r"^arn:aws[a-z-]*:(?:iam::\d{12}:(?:root|user/[\w+=,.@/-]{1,512}|role/[\w+=,.@/-]{1,512})"
     r"|sts::\d{12}:assumed-role/[\w+=,.@-]{1,64}/[\w+=,.@-]{2,64})\Z",
     re.ASCII,
@@ -137,7 +138,7 @@ def duration(value: object, path: str, r: Reader, *, low: float, high: float) ->
     if not isinstance(value, str) or not _DURATION_RE.match(value.strip()):
         shown = repr(value) if isinstance(value, str) else kind_of(value)
         raise r.fail(path, f"expected a duration such as 30m, 24h or 1h30m (units s, m, h, d), got {shown}")
-    seconds = float(sum(int(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(value)))
+    seconds = float(sum(int(n) * _UNITS[unit] for n, unit in _DURATION_PART.compiled.findall(value)))
     if not low <= seconds <= high:
         raise r.fail(path, f"expected {format_duration(low)} to {format_duration(high)}, got {value}")
     return seconds

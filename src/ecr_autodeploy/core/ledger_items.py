@@ -16,11 +16,7 @@ through a role.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from ecr_autodeploy.core.records import ServiceItem
+from typing import Literal
 
 # The function's environment, as install sets it.
 LEDGER_TABLE_ENV = "AUTODEPLOY_LEDGER_TABLE"
@@ -48,7 +44,7 @@ DRIFT_NOTICE_TTL_SECONDS = 24 * 3600
 ROLLOUT_TIMEOUT_SECONDS = 30 * 60
 
 RecordState = Literal["STARTED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMEOUT", "SUPERSEDED"]
-# The records themselves are in core/records.py, loaded only when a deployment is recorded or read.
+# The records themselves, and what the ledger's writes answer, are in core/records.py (the deploy path's).
 OPEN_STATES: tuple[str, ...] = ("STARTED", "IN_PROGRESS")
 
 
@@ -81,32 +77,3 @@ def approval_pk(approval: str) -> str:
 def drift_pk(key: str, digest: str) -> str:
     """Return the partition key of a drift notice."""
     return f"drift#{key}#{digest}"
-
-
-@dataclass(frozen=True)
-class Lock:
-    """The result of trying to lock a service: acquired (with the service's item as it was), or who holds it."""
-
-    acquired: bool
-    holder: str | None = None
-    until: float | None = None
-    previous: ServiceItem | None = None  # the last deployment started there, read by the lock's own write
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The result of claiming (service, digest): won, or the claim that was there first."""
-
-    won: bool
-    state: str | None = None
-    event_id: str | None = None
-    deployment_id: str | None = None
-    claimed_at: float | None = None
-    lease_until: float | None = None
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What recording a started deployment did: whether it freed the service's lock."""
-
-    released: bool = False

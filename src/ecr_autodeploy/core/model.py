@@ -12,11 +12,12 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from ecr_autodeploy.core.strategies import NATIVE_STRATEGIES
+
 # OCI/Docker media types of a multi-architecture image index; its digest is the one to deploy.
 INDEX_MEDIA_TYPES = frozenset(
     {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
 )
-NATIVE_STRATEGIES = frozenset({"BLUE_GREEN", "LINEAR", "CANARY"})
 _ROLE_ACCOUNT_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
 
 

@@ -12,13 +12,13 @@ Webhook URLs are secrets: settings name where they are stored, never the URL its
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
 from ecr_autodeploy.core.errors import ConfigError
+from ecr_autodeploy.core.lazy_re import Lazy
 
 MessageKind = Literal["started", "completed", "failed", "replication_failed", "drift", "missing", "approval", "stopped"]
 MESSAGE_KINDS: tuple[MessageKind, ...] = (
@@ -40,8 +40,8 @@ NOTIFY_KEYS = (
     "on",
 )
 SNS_SUBJECT_MAX = 100  # SNS rejects longer subjects
-_SNS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?\Z")
-_SSM_NAME_RE = re.compile(r"^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?/?[A-Za-z0-9_.\-/]{1,2048}\Z")
+_SNS_ARN_RE = Lazy(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?\Z")
+_SSM_NAME_RE = Lazy(r"^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?/?[A-Za-z0-9_.\-/]{1,2048}\Z")
 _EMOJI = {
     "started": "🚀",
     "completed": "✅",

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ecr_autodeploy.core.model import ImageInfo
 from ecr_autodeploy.core.tags import SemVer, TagPolicy
 from ecr_autodeploy.core.timefmt import epoch, iso
+
+if TYPE_CHECKING:
+    from ecr_autodeploy.core.model import ImageInfo
 
 OrderKind = Literal["semver", "push-time", "numeric", "alphabetical"]
 ORDER_KINDS: tuple[OrderKind, ...] = ("semver", "push-time", "numeric", "alphabetical")

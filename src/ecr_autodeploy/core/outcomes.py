@@ -115,6 +115,11 @@ class Result:
         return data
 
 
+def ignored_result(event_id: str | None, kind: str | None, reason: str) -> Result:
+    """Return the result of an event that asks for nothing: one ``ignored`` outcome with the reason."""
+    return Result(event_id, kind, None, None, None, (Outcome("ignored", reason),))
+
+
 def deploy_error(result: Result, subject: str, what: str = "targets") -> DeployError | None:
     """Return the DeployError for a result with failed outcomes (None when none failed)."""
     failed = result.failed

@@ -1,6 +1,7 @@
-"""The ledger's records: a deployment this tool started, and the per-service item (keys: core/ledger_items.py).
+"""The ledger's records: a deployment this tool started, the per-service item (keys: core/ledger_items.py), and
+what the ledger's writes answer (a lock taken or not, a claim won or not, a record written).
 
-Kept apart from core/ledger_items.py so that an image event that deploys nothing never builds these classes.
+Kept apart from core/ledger_items.py so that an event the function ignores never builds these classes.
 Items are flat (one attribute per field); the records group them into a ServiceRef and a Provenance.
 """
 
@@ -125,3 +126,32 @@ class ServiceItem:
             lease_until=number("lease_until"),
             failed_digests=frozenset(str(d) for d in item.get("failed_digests") or ()),
         )
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The result of trying to lock a service: acquired (with the service's item as it was), or who holds it."""
+
+    acquired: bool
+    holder: str | None = None
+    until: float | None = None
+    previous: ServiceItem | None = None  # the last deployment started there, read by the lock's own write
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The result of claiming (service, digest): won, or the claim that was there first."""
+
+    won: bool
+    state: str | None = None
+    event_id: str | None = None
+    deployment_id: str | None = None
+    claimed_at: float | None = None
+    lease_until: float | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a started deployment did: whether it freed the service's lock."""
+
+    released: bool = False

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ecr_autodeploy.core.model import NATIVE_STRATEGIES, Deployment, Service, ServiceDeployment
-from ecr_autodeploy.core.strategies import planned_seconds
+from ecr_autodeploy.core.model import Deployment, Service, ServiceDeployment
+from ecr_autodeploy.core.strategies import NATIVE_STRATEGIES, planned_seconds
 
 RolloutState = Literal["IN_PROGRESS", "PAUSED", "COMPLETED", "FAILED", "SUPERSEDED", "TIMEOUT"]
 # Service deployment statuses while ECS itself rolls back or stops: in progress, and left to ECS.

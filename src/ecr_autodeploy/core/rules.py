@@ -34,6 +34,7 @@ from typing import Literal
 from ecr_autodeploy.core.events import REGION_RE, REPOSITORY_NAME_RE
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
 from ecr_autodeploy.core.gate_rules import GATE_KEYS, TARGET_GATE_KEYS, GateSettings, Upstream, parse_after, parse_gates
+from ecr_autodeploy.core.lazy_re import Lazy
 from ecr_autodeploy.core.ordering import ORDER_KINDS, OrderKind, default_order
 from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 from ecr_autodeploy.core.strategies import DeploymentSettings, parse_deployment
@@ -70,21 +71,21 @@ TARGET_KEYS = (
 BUILTIN_VARIABLES = ("repository",)
 
 REGEX_PREFIX = "re:"
-ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}")
+ROLE_ARN_RE = Lazy(r"arn:aws[a-z-]*:iam::\d{12}:role/(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}")
 # sts:ExternalId: 2 to 1224 characters of letters, digits and +=,.@:/- (AssumeRole's own rule).
-EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
+EXTERNAL_ID_RE = Lazy(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 # A task-definition family (letters, digits, '-' and '_', at most 255), or such a prefix followed by "*".
-FAMILY_RE = re.compile(r"[A-Za-z0-9_-]{1,255}\*?")
+FAMILY_RE = Lazy(r"[A-Za-z0-9_-]{1,255}\*?")
 # A role ARN, or a role path prefix ending in "/*" (role/ecs-tasks/*).
-PASS_ROLE_RE = re.compile(
+PASS_ROLE_RE = Lazy(
     r"arn:aws[a-z-]*:iam::\d{12}:role/"
     r"(?:(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}|(?:[A-Za-z0-9_+=,.@-]+/)+\*)"
 )
 # ECS cluster, service and container names: letters, digits, hyphens and underscores, at most 255.
-ECS_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
-_ECS_NAME_CHARS = re.compile(r"[A-Za-z0-9_-]*")
+ECS_NAME_RE = Lazy(r"[A-Za-z0-9_-]{1,255}")
+_ECS_NAME_CHARS = Lazy(r"[A-Za-z0-9_-]*")
 # ECR's own rule for repository names (lower-case path components, at most 256 characters).
-_REPOSITORY_GLOB_CHARS = re.compile(r"[a-z0-9._/\-*?\[\]!]*")
+_REPOSITORY_GLOB_CHARS = Lazy(r"[a-z0-9._/\-*?\[\]!]*")
 _GLOB_META = ("*", "?", "[")
 
 
@@ -309,7 +310,7 @@ def _parse_target(item: object, path: str, variables: tuple[str, ...], r: Reader
     )
 
 
-def parse_names(value: object, path: str, pattern: re.Pattern[str], what: str, r: Reader) -> tuple[str, ...] | None:
+def parse_names(value: object, path: str, pattern: Lazy, what: str, r: Reader) -> tuple[str, ...] | None:
     """Return a non-empty list of names that each match `pattern`; raise ConfigError at `path[i]` naming `what`."""
     names = r.text_list({"value": value}, "value", path)
     if names is None:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecr_autodeploy.core.fields import Reader, expected, kind_of
-from ecr_autodeploy.core.model import NATIVE_STRATEGIES
 
 STRATEGY_NAMES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 DEPLOYMENT_KEYS = (
@@ -52,6 +51,7 @@ PAUSE_STAGES = (
     "POST_PRODUCTION_TRAFFIC_SHIFT",
 )
 TIMEOUT_ACTIONS = ("ROLLBACK", "CONTINUE")
+NATIVE_STRATEGIES = frozenset({"BLUE_GREEN", "LINEAR", "CANARY"})  # ECS's own strategies (besides ROLLING)
 MAX_BAKE_MINUTES = 1440
 MAX_HOOK_MINUTES = 20160
 # ECS's defaults, for the waits a deployment plans when the configuration leaves them out.

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ecr_autodeploy.core.lazy_re import Lazy
 from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 
 PatternKind = Literal["glob", "regex", "semver"]
@@ -29,16 +30,16 @@ REGEX_PREFIX = "re:"
 SEMVER_PREFIX = "semver:"
 
 # Characters an image tag may hold, plus the glob metacharacters; anything else can never match a tag.
-_GLOB_CHARS = re.compile(r"[A-Za-z0-9_.\-*?\[\]!]*")
+_GLOB_CHARS = Lazy(r"[A-Za-z0-9_.\-*?\[\]!]*")
 _IDENT = r"(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)"
-_SEMVER_RE = re.compile(
+_SEMVER_RE = Lazy(
     rf"v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-({_IDENT}(?:\.{_IDENT})*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
 )
-_PARTIAL_RE = re.compile(
+_PARTIAL_RE = Lazy(
     rf"v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*)(?:-({_IDENT}(?:\.{_IDENT})*))?"
     r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?"
 )
-_COMPARATOR_RE = re.compile(r"(>=|<=|==|>|<|=|~|\^)?\s*([^\s<>=~^|]+)")
+_COMPARATOR_RE = Lazy(r"(>=|<=|==|>|<|=|~|\^)?\s*([^\s<>=~^|]+)")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ecr_autodeploy.core.image_refs import running_digests
 from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.messages import alert_message, started_message
 from ecr_autodeploy.core.model import ImageInfo, Service, ServiceRef, Snapshot
-from ecr_autodeploy.core.outcomes import Outcome, Result, failed_outcome, target_outcome
+from ecr_autodeploy.core.outcomes import Outcome, Result, failed_outcome, ignored_result, target_outcome
 from ecr_autodeploy.core.planning import Plan, force_order, plan_target, tag_refusal
 from ecr_autodeploy.core.records import ServiceItem
 from ecr_autodeploy.core.timefmt import iso
@@ -85,10 +85,12 @@ class Deployer:
 
     def handle(self, raw: object) -> Result:
         """Return every outcome of one ECR event, reported; raise EventError (malformed) or DeployError."""
-        event = parse_event(raw)
+        return self.handle_parsed(parse_event(raw))
+
+    def handle_parsed(self, event: ImageEvent | ReplicationFailure | Ignored) -> Result:
+        """Return every outcome of one parsed ECR event, reported; raise DeployError."""
         if isinstance(event, Ignored):
-            outcome = Outcome("ignored", event.reason)
-            return self.reporter.finish(Result(event.event_id, event.detail_type, None, None, None, (outcome,)), "")
+            return self.reporter.finish(ignored_result(event.event_id, event.detail_type, event.reason), "")
         if isinstance(event, ReplicationFailure):
             return self._alert(event)
         return self.deploy(event)

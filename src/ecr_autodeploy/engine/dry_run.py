@@ -13,11 +13,10 @@ from dataclasses import replace
 
 from ecr_autodeploy.core.errors import AutodeployError, AwsError
 from ecr_autodeploy.core.events import ImageEvent
-from ecr_autodeploy.core.ledger_items import Claim
 from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.outcomes import Outcome, plan_outcome
 from ecr_autodeploy.core.planning import Plan
-from ecr_autodeploy.core.records import ServiceItem
+from ecr_autodeploy.core.records import Claim, ServiceItem
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS, concurrently
 from ecr_autodeploy.engine.executor import Applied, claimed_before
 from ecr_autodeploy.engine.ports import LedgerPort

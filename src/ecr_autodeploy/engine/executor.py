@@ -25,11 +25,11 @@ from typing import Protocol
 
 from ecr_autodeploy.core.errors import AutodeployError, AwsError, LockLost
 from ecr_autodeploy.core.events import ImageEvent
-from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, OPEN_STATES, Claim
+from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, OPEN_STATES
 from ecr_autodeploy.core.model import Deployment, Provenance, ServiceRef
 from ecr_autodeploy.core.outcomes import Outcome, failed_outcome, plan_outcome
 from ecr_autodeploy.core.planning import Plan
-from ecr_autodeploy.core.records import DeploymentRecord, ServiceItem
+from ecr_autodeploy.core.records import Claim, DeploymentRecord, ServiceItem
 from ecr_autodeploy.core.timefmt import iso
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS, caught, concurrently
 from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.errors import AutodeployError, AwsError
 from ecr_autodeploy.core.events import ImageEvent
-from ecr_autodeploy.core.ledger_items import Claim
 from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.model import ImageInfo
 from ecr_autodeploy.core.outcomes import Hold, Outcome, failed_outcome
 from ecr_autodeploy.core.planning import Plan
+from ecr_autodeploy.core.records import Claim
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS, caught, concurrently
 from ecr_autodeploy.engine.ports import AlarmPort, GateStorePort, LedgerPort
 from ecr_autodeploy.engine.report import Reporter

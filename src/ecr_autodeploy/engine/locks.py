@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ecr_autodeploy.core.errors import AwsError
-from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, LOCK_WAIT_SECONDS, Lock
+from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, LOCK_WAIT_SECONDS
+from ecr_autodeploy.core.records import Lock
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS, caught, concurrently
 from ecr_autodeploy.engine.ports import LedgerPort
 

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ecr_autodeploy.core.errors import NotFoundError
-from ecr_autodeploy.core.ledger_items import Claim, Lock, Recorded
 from ecr_autodeploy.core.model import (
     Deployment,
     ImageInfo,
@@ -21,6 +20,7 @@ from ecr_autodeploy.core.model import (
     ServiceRef,
     TaskDefinition,
 )
+from ecr_autodeploy.core.records import Claim, Lock, Recorded
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.approvals import Approval, ApprovalState

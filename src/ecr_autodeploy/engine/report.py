@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from ecr_autodeploy.core.outcomes import ERROR_STATUSES, Outcome, Result, deploy_error
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS, concurrently
-from ecr_autodeploy.engine.ports import NotifierPort
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.notify import Message
+    from ecr_autodeploy.engine.ports import NotifierPort
 
 logger = logging.getLogger("ecr_autodeploy")
 

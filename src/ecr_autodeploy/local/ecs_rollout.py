@@ -40,7 +40,7 @@ from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.image_refs import split_image
-from ecr_autodeploy.core.model import NATIVE_STRATEGIES
+from ecr_autodeploy.core.strategies import NATIVE_STRATEGIES
 from ecr_autodeploy.local.ecs_native import NativeRollouts
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 from ecr_autodeploy.local.events import deployment_detail
@@ -169,7 +169,8 @@ class EcsRollouts:
         self.flush()
 
     def settle(self) -> None:
-        """Complete every deployment in progress at once: services that have been running for a while."""
+        """Complete every deployment in progress at once (and its service deployment): services that have been
+        running for a while."""
         with self._lock:
             for region in self._regions:
                 for service in backend("ecs", region, self._account).services.values():
@@ -182,6 +183,8 @@ class EcsRollouts:
                     service.deployments = [done]
                     service.running_count, service.pending_count = desired, 0
                     _service_event(service, f"(service {service.name}) has reached a steady state.")
+                    if service.arn not in self.native.runs:
+                        self._mirror(service)  # its service deployment is SUCCESSFUL too
 
     def flush(self) -> None:
         """Put the pending "ECS Deployment State Change" events on each region's default bus."""

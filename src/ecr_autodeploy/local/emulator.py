@@ -3,6 +3,13 @@
 The server runs in a thread of this process, so the glue next to it (replication, event delivery, ECS rollouts)
 can read and advance moto's backend state directly, while every client of the demo — and the deploy path under
 test — talks to it over HTTP through ``endpoint_url`` like it would talk to AWS.
+
+AWS applies each request atomically; moto's backends do not guard their state against threads (a TransactWriteItems
+deep-copies a table while another request's PutItem changes it), and its server answers every connection in a
+thread of its own. The emulator therefore answers one request at a time (connections are still accepted at once).
+While one runs, moto is patched where it departs from AWS in ways the engine would see: a tag moved to a new image
+leaves the old image untagged, as ECR does (local/ecr_tags.py), and a TransactWriteItems backs up only the items it
+writes, not whole tables (local/dynamodb_transactions.py: time proportional to the table made large ledgers slow).
 https://docs.getmoto.org/en/latest/docs/server_mode.html
 """
 
@@ -11,33 +18,21 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients
+from ecr_autodeploy.local import dynamodb_transactions, ecr_tags
 
 ACCOUNT = "123456789012"  # moto's default account: every resource of the emulator lives here
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Settings that could point a client of this process at a real account; the emulator replaces or removes them.
 _CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
-
-
-def answer_one_at_a_time(server: Any) -> None:
-    """Make a started ThreadedMotoServer answer one request at a time, as AWS applies each request atomically.
-
-    moto's backends do not guard their state against the server's threads: a TransactWriteItems deep-copies a
-    table while another request's PutItem changes it, and fails with a 500. The function calls AWS from several
-    threads at once; answering requests in turn keeps the emulator from failing where AWS would not.
-    """
-    app = server._server.app  # the WSGI application the werkzeug server hands every request to
-    lock = threading.Lock()
-
-    def answer(environ: Any, start_response: Any) -> Any:
-        with lock:
-            return list(app(environ, start_response))
-
-    server._server.app = answer
+_PATCHES = (ecr_tags.patch, dynamodb_transactions.patch)
+_patched_lock = threading.Lock()
+_patched: list[Callable[[], None]] = []  # the undos of the patches, while any emulator of this process runs
+_running = 0
 
 
 class Emulator:
@@ -58,7 +53,10 @@ class Emulator:
         moto_api_backend.reset()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
-        answer_one_at_a_time(server)
+        # Nothing knows the port yet, so no request can arrive before the application is wrapped.
+        wsgi: Any = server._server
+        wsgi.app = OneAtATime(wsgi.app)
+        _patch_moto(+1)
         self._server = server
         host, port = server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -69,6 +67,7 @@ class Emulator:
         server, self._server = self._server, None
         if server is not None:
             server.stop()
+            _patch_moto(-1)
 
     @property
     def running(self) -> bool:
@@ -86,6 +85,30 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _patch_moto(change: int) -> None:
+    """Count a started (+1) or stopped (-1) emulator: the first patches moto, the last gives it back."""
+    global _running
+    with _patched_lock:
+        _running += change
+        if _running == 1 and change > 0:
+            _patched.extend(patch() for patch in _PATCHES)
+        elif _running == 0:
+            while _patched:
+                _patched.pop()()
+
+
+class OneAtATime:
+    """A WSGI application that answers one request at a time (the body is produced inside the turn)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._turn = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._turn:
+            return list(self._app(environ, start_response))
 
 
 def backend(service: str, region: str, account: str = ACCOUNT) -> Any:
