@@ -221,6 +221,21 @@ def installation_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def image_options(command: F) -> F:
+    """Add the options that name one service and the image for it (deploy, diff)."""
+    for option in reversed(
+        (
+            click.option("--cluster", required=True, help="ECS cluster name."),
+            click.option("--service", required=True, help="ECS service name."),
+            click.option("--image", required=True, help="REPO:TAG or REPO@sha256:DIGEST (a full ECR URI works too)."),
+            click.option("--strategy", type=click.Choice(["pin", "force"]), default="pin", show_default=True),
+            click.option("--container", "containers", multiple=True, help="Only these containers (repeatable)."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 config_option = click.option(
     "--config",
     "config_path",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ecr_autodeploy.cli.context import AppContext, installation_options, pass_app
+from ecr_autodeploy.cli.context import AppContext, image_options, installation_options, pass_app
 from ecr_autodeploy.cli.diff import plan_diffs, record_plans, render_diffs
 from ecr_autodeploy.cli.output import echo_json, outcomes_table, result_data, show_notes
 from ecr_autodeploy.cli.plan import synthetic_event
@@ -87,11 +87,7 @@ interval_option = click.option(
 
 
 @click.command()
-@click.option("--cluster", required=True, help="ECS cluster name.")
-@click.option("--service", required=True, help="ECS service name.")
-@click.option("--image", required=True, help="REPO:TAG or REPO@sha256:DIGEST (a full ECR URI works too).")
-@click.option("--strategy", type=click.Choice(["pin", "force"]), default="pin", show_default=True)
-@click.option("--container", "containers", multiple=True, help="Only these containers (repeatable).")
+@image_options
 @click.option("--allow-downgrade", is_flag=True, help="Deploy even if the service runs a newer image.")
 @click.option("--allow-skip", is_flag=True, help="Exit 0 even when the engine skips the deploy (says why).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the task-definition change; change nothing.")

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ecr_autodeploy.cli.context import AppContext, installation_options, pass_app
+from ecr_autodeploy.cli.context import AppContext, image_options, installation_options, pass_app
 from ecr_autodeploy.cli.output import color_enabled, echo_json, paint, revision, show_notes, terminal_width
 from ecr_autodeploy.core.diff import Change, registration, task_definition_diff
 from ecr_autodeploy.core.errors import AutodeployError
@@ -128,11 +128,7 @@ def _text(value: Any) -> str:
 
 
 @click.command()
-@click.option("--cluster", required=True, help="ECS cluster name.")
-@click.option("--service", required=True, help="ECS service name.")
-@click.option("--image", required=True, help="REPO:TAG or REPO@sha256:DIGEST (a full ECR URI works too).")
-@click.option("--strategy", type=click.Choice(["pin", "force"]), default="pin", show_default=True)
-@click.option("--container", "containers", multiple=True, help="Only these containers (repeatable).")
+@image_options
 @click.option("--allow-downgrade", is_flag=True, help="Show the change even if the service runs a newer image.")
 @click.option("--assume-role-arn", help="Reach the service through this role (another account).")
 @installation_options
