@@ -21,6 +21,9 @@ from ecr_autodeploy.wiring import EngineSettings, build_app
 from tests.functional.rollouts import TABLE, ledger_table
 from tests.functional.world import World
 
+# 25 services on moto, split in batches: each test takes 1.5 to 3 s (tests/unit/test_fanout.py is the fast loop's).
+pytestmark = pytest.mark.slow
+
 SERVICES = [f"svc-{i:02d}" for i in range(25)]
 BATCH = 10
 
