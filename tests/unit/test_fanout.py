@@ -18,7 +18,10 @@ from ecr_autodeploy.core.fanout import (
     chunks,
     parse_batch,
 )
+from ecr_autodeploy.core.config import parse_config
+from ecr_autodeploy.core.mapping import map_repository
 from ecr_autodeploy.core.routes import route
+from ecr_autodeploy.engine.fanout import FanOut
 from tests.fakes import image, image_event
 
 EVENT = image_event(image(7, "v1"), "v1")
@@ -89,3 +92,32 @@ def test_a_malformed_batch_is_an_event_error_naming_the_field(path: str, value: 
     with pytest.raises(EventError) as caught:
         parse_batch(broken(path, value))
     assert field in caught.value.field
+
+
+class _Port:
+    """The fan-out port, keeping what it was handed."""
+
+    def __init__(self) -> None:
+        self.handed: list[list[str]] = []
+
+    def dispatch(self, event: Any) -> str:
+        self.handed.append(parse_batch(event).targets)
+        return f"request-{len(self.handed)}"
+
+
+def test_the_targets_of_a_wave_rule_stay_together_and_the_others_are_handed_on() -> None:
+    names = [f"s{i}" for i in range(5)]
+    waves = {"repository": "shop/api", "max_parallel": 2, "targets": [{"cluster": "prod", "service": n} for n in names]}
+    free = {"repository": "shop/api", "targets": [{"cluster": "dev", "service": n} for n in names]}
+    config = parse_config({"rules": [waves, free]}, "fan-out rules")
+    targets, _ = map_repository(config, "shop/api", EVENT.repository_arn, EVENT.region)
+    port = _Port()
+
+    mine, handed = FanOut(port, 3).split(EVENT, targets)
+
+    # Every prod target (the max_parallel rule) stays here, however many; the dev ones fill no room and go on.
+    assert [t.key for t in mine] == [t.key for t in targets if t.cluster == "prod"]
+    assert sorted(k for batch in port.handed for k in batch) == sorted(
+        t.ref.ledger_key for t in targets if t.cluster == "dev"
+    )
+    assert {o.status for o in handed} == {"dispatched"}

@@ -39,12 +39,16 @@ class FanOut:
         """Return (the targets this invocation deploys, a `dispatched` or `failed` outcome per target handed on).
 
         This invocation keeps `keep` targets (default: one batch); reconcile passes what is left of its batch.
+        The targets of a ``max_parallel`` rule are never handed on: its waves are judged over all of them at
+        once (core/gates.py), which batches deciding apart could not do; they stay here, whatever `keep` says.
         """
         unique = list({t.key: t for t in targets}.values())  # as the deploy keeps them: one per service
-        room = self.size if keep is None else max(0, keep)
-        if self.size <= 0 or len(unique) <= room:
+        waves = [t for t in unique if t.gates is not None and t.gates.max_parallel is not None]
+        free = [t for t in unique if t.gates is None or t.gates.max_parallel is None]
+        room = max(0, (self.size if keep is None else keep) - len(waves))
+        if self.size <= 0 or len(free) <= room:
             return list(targets), []
-        mine, rest = unique[:room], chunks(unique[room:], self.size)
+        mine, rest = [*waves, *free[:room]], chunks(free[room:], self.size)
         groups = [mine, *rest] if mine else rest
         events = [
             batch_event(event, [t.ref.ledger_key for t in group], index, len(groups))
