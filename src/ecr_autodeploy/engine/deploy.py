@@ -155,8 +155,8 @@ class Deployer:
                 live.append(t)
             else:
                 done[t.key] = target_outcome(t, event, "skipped", refused)  # a refused tag needs no lock
-        live = self._unpaused(event, live, reads, done)
         if self.locks is None:
+            live = self._unpaused(event, live, reads, done, self._read_pauses(reads))
             remembered = self.gather.remembered
             # Without a ledger a retried force event must not deploy again: this function remembers what it forced.
             last = {t.key: d for t in live if t.strategy == "force" and remembered and (d := remembered.forced(t.ref))}
@@ -167,19 +167,26 @@ class Deployer:
             done.update(self._serialised(event, live, reads, self.locks))
         return [done[t.key] for t in targets if t.key in done]
 
+    def _read_pauses(self, reads: Reads) -> AwsError | None:
+        """Read the installation's pauses into `reads` once per run (one GetItem); return the error, if any."""
+        if self.gates is None or reads.pauses is not None:
+            return None
+        try:
+            reads.pauses = self.gates.pauses()
+        except AwsError as err:
+            return err
+        return None
+
     def _unpaused(
-        self, event: ImageEvent, targets: list[Target], reads: Reads, done: dict[str, Outcome]
+        self, event: ImageEvent, targets: Sequence[Target], reads: Reads, done: dict[str, Outcome], err: AwsError | None
     ) -> list[Target]:
-        """Return the targets no pause covers; a paused one is skipped before anything is read or locked."""
-        if self.gates is None or not targets:
-            return targets
-        if reads.pauses is None:
-            try:
-                reads.pauses = self.gates.pauses()
-            except AwsError as err:
-                # A freeze that cannot be read is not a freeze lifted: fail, and Lambda retries the event.
-                done.update((t.key, failed_outcome(t, event, err)) for t in targets)
-                return []
+        """Return the targets no pause covers; a paused one is skipped (and decided no further)."""
+        if err is not None:
+            # A freeze that cannot be read is not a freeze lifted: fail, and Lambda retries the event.
+            done.update((t.key, failed_outcome(t, event, err)) for t in targets)
+            return []
+        if reads.pauses is None or not targets:
+            return list(targets)
         live = []
         for t in targets:
             pause = reads.pauses.of(t)
@@ -332,14 +339,16 @@ class Deployer:
         pending = list(targets)
         for _ in locks.attempts():
             read_at = locks.now()
-            # The services are described while their locks are taken: one round trip for both.
+            # The services are described and the pauses read while the locks are taken: one round trip for all.
             keys, refs = [t.ref.ledger_key for t in pending], [t.ref for t in pending]
-            taken, described = together(
-                functools.partial(locks.take, keys, owner), functools.partial(self.gather.services, refs)
+            lock_and_describe = functools.partial(
+                together, functools.partial(locks.take, keys, owner), functools.partial(self.gather.services, refs)
             )
+            (taken, described), unread = together(lock_and_describe, functools.partial(self._read_pauses, reads))
             for key, err in taken.failed.items():
                 done[by_key[key].key] = failed_outcome(by_key[key], event, err)
-            held = [by_key[k] for k in taken.held]
+            # A paused service is skipped, its lock given back untouched (the finally below).
+            held = self._unpaused(event, [by_key[k] for k in taken.held], reads, done, unread)
             previous = {by_key[k].key: lock.previous for k, lock in taken.held.items()}
             # A deployment another invocation started while we read is not in that description: read it again.
             fresh = {t.ref: described[t.ref] for t in held if not _may_be_stale(previous[t.key], read_at)}
