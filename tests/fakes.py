@@ -351,10 +351,27 @@ class MemoryLedger:
             if self.items.get(pk, {}).get("owner") == owner:
                 del self.items[pk]
 
-    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
+    def started(
+        self,
+        record: DeploymentRecord,
+        owner: str,
+        *,
+        claimed: bool,
+        release: bool = False,
+        supersedes: str | None = None,
+    ) -> Recorded:
         with self._lock:
             self.calls["started"] += 1
             self.records[record.deployment_id] = record
+            old = self.records.get(supersedes) if supersedes else None
+            superseded = old is not None and old.open
+            if old is not None and superseded:
+                self.records[old.deployment_id] = replace(
+                    old,
+                    state="SUPERSEDED",
+                    reason=f"superseded by deployment {record.deployment_id}",
+                    finished_at=record.started_at,
+                )
             if claimed and record.image.digest:
                 claim = self.items.get(f"claim#{record.service_key}#{record.image.digest}", {})
                 if claim.get("owner") == owner:
@@ -372,7 +389,7 @@ class MemoryLedger:
                 tag=record.image.tag,
                 repository=record.image.repository,
             )
-            return Recorded(released)
+            return Recorded(released, superseded)
 
     def deployment(self, deployment_id: str) -> DeploymentRecord | None:
         self.calls["deployment"] += 1

@@ -121,10 +121,18 @@ def test_a_revision_registered_for_a_failed_update_is_deregistered(shop: World) 
 
 
 class RecordFails(Ledger):
-    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
+    def started(
+        self,
+        record: DeploymentRecord,
+        owner: str,
+        *,
+        claimed: bool,
+        release: bool = False,
+        supersedes: str | None = None,
+    ) -> Recorded:
         if release:  # the deploy's own record fails; a later write of the same record works
             raise AwsError("recording deployment", "InternalServerError", "lost", resource=record.service_key)
-        return super().started(record, owner, claimed=claimed, release=release)
+        return super().started(record, owner, claimed=claimed, release=release, supersedes=supersedes)
 
 
 def test_a_failed_rollout_whose_record_was_lost_is_still_reported_and_rolled_back(shop: World) -> None:

@@ -249,6 +249,33 @@ def test_a_claim_whose_claimer_died_blocks_until_its_lease_passes(ledger_world: 
     assert [o.status for o in retried.outcomes] == ["deployed"]
 
 
+def test_a_record_judged_meanwhile_is_not_superseded_and_the_new_deployment_is_recorded_all_the_same(
+    ledger_world: World,
+) -> None:
+    first = ledger_world.push("shop/api", "v1", "one")
+    second = ledger_world.push("shop/api", "v2", "two")
+    d = make(cluster=RolloutCluster)
+    ledger = Ledger(Clients(region="us-east-1"), TABLE)
+    (a,) = d.handle(events.replicate("shop/api", first, "v1")).outcomes
+    assert a.deployment_id
+    # Its ECS event judged it after the service's item was read: the SUPERSEDED mark must not overwrite that.
+    assert ledger.finish(a.deployment_id, "COMPLETED", "done", time.time(), service=False) is not None
+
+    (b,) = d.handle(events.replicate("shop/api", second, "v2")).outcomes
+
+    assert b.status == "deployed"
+    assert "supersedes" not in b.reason
+    older = ledger.deployment(a.deployment_id)
+    assert older is not None
+    assert (older.state, older.superseded_by) == ("COMPLETED", None)
+    assert b.deployment_id
+    newer = ledger.deployment(b.deployment_id)
+    assert newer is not None
+    assert (newer.state, newer.image.digest) == ("STARTED", second)
+    (item,) = ledger.services(["us-east-1/shop/api"]).values()
+    assert (item.deployment_id, item.lease_owner) == (b.deployment_id, None)
+
+
 def test_a_newer_deployment_supersedes_the_open_record_of_the_older(ledger_world: World) -> None:
     first = ledger_world.push("shop/api", "v1", "one")
     second = ledger_world.push("shop/api", "v2", "two")

@@ -184,7 +184,15 @@ def test_a_release_whose_answer_was_lost_is_known_to_have_happened(
 class RecordFails(Ledger):
     """The deployment record cannot be written (the table throttled past botocore's retries)."""
 
-    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
+    def started(
+        self,
+        record: DeploymentRecord,
+        owner: str,
+        *,
+        claimed: bool,
+        release: bool = False,
+        supersedes: str | None = None,
+    ) -> Recorded:
         raise AwsError(
             "recording deployment", "ProvisionedThroughputExceededException", "slow down", resource=record.service_key
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.errors import ConfigError, EventError
 from ecr_autodeploy.core.fanout import (
     DEFAULT_BATCH,
@@ -18,7 +19,6 @@ from ecr_autodeploy.core.fanout import (
     chunks,
     parse_batch,
 )
-from ecr_autodeploy.core.config import parse_config
 from ecr_autodeploy.core.mapping import map_repository
 from ecr_autodeploy.core.routes import route
 from ecr_autodeploy.engine.fanout import FanOut
@@ -98,7 +98,7 @@ class _Port:
     """The fan-out port, keeping what it was handed."""
 
     def __init__(self) -> None:
-        self.handed: list[list[str]] = []
+        self.handed: list[tuple[str, ...]] = []
 
     def dispatch(self, event: Any) -> str:
         self.handed.append(parse_batch(event).targets)

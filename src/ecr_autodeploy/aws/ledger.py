@@ -180,14 +180,23 @@ class Ledger(LedgerTable):
 
     # ---- deployment records ------------------------------------------------------------------------------------
 
-    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
+    def started(
+        self,
+        record: DeploymentRecord,
+        owner: str,
+        *,
+        claimed: bool,
+        release: bool = False,
+        supersedes: str | None = None,
+    ) -> Recorded:
         """Record a deployment we started, confirm its claim and, with `release`, free the service's lock.
 
         One transaction (one call) of three writes: the ``dep#`` record, so its ECS events are recognised; the
         ``claim#`` confirmation (``claimed`` -> ``deployed``, if `owner` still holds the claim), so a redelivery is a
-        ``duplicate``; the ``svc#`` last deployment with the lock's release (if `owner` still holds it). When a
-        condition no longer holds (our lease or claim passed), the writes go one by one: a deployment that started
-        is recorded all the same. Return whether the lock was freed here; raise AwsError.
+        ``duplicate``; the ``svc#`` last deployment with the lock's release (if `owner` still holds it); and with
+        `supersedes`, a fourth: that deployment judged SUPERSEDED if it is still open. When a condition no longer
+        holds (our lease or claim passed, the old deployment was judged meanwhile), the writes go one by one: a
+        deployment that started is recorded all the same. Return what was done; raise AwsError.
         """
         item = {"pk": deployment_pk(record.deployment_id), **record.to_item()}
         item["expires_at"] = int(record.started_at) + RECORD_TTL_SECONDS
@@ -196,12 +205,28 @@ class Ledger(LedgerTable):
         if claimed and digest:
             writes.append({"Update": self._confirm(record, owner)})
         writes.append({"Update": self._last_deployment(record, owner if release else None)})
+        if supersedes:
+            e, update, condition = _judging(SUPERSEDED, *_superseding(record))
+            writes.append(
+                {
+                    "Update": e.params(
+                        TableName=self.table,
+                        Key=key_of(deployment_pk(supersedes)),
+                        UpdateExpression=update,
+                        ConditionExpression=condition,
+                    )
+                }
+            )
         cancelled = self._transact(
             "recording deployment", record.deployment_id, writes, _token("record", record.deployment_id, owner)
         )
         if cancelled is None:
-            return Recorded(released=release)
-        return self._started_one_by_one(record, owner, claimed=claimed, release=release)
+            return Recorded(released=release, superseded=supersedes is not None)
+        recorded = self._started_one_by_one(record, owner, claimed=claimed, release=release)
+        if not supersedes:
+            return recorded
+        judged = self.finish(supersedes, SUPERSEDED, *_superseding(record), service=False)
+        return Recorded(released=recorded.released, superseded=judged is not None)
 
     def _started_one_by_one(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool) -> Recorded:
         item = {"pk": deployment_pk(record.deployment_id), **record.to_item()}
@@ -291,10 +316,7 @@ class Ledger(LedgerTable):
         """
         from ecr_autodeploy.core.records import DeploymentRecord
 
-        e = Expr()
-        update = e.update({**(extra or {}), "state": state, "reason": reason, "finished_at": now})
-        state_name = e.name("state")
-        condition = f"{state_name} IN ({', '.join(e.value(s) for s in OPEN_STATES)})"
+        e, update, condition = _judging(state, reason, now, extra)
         after = self._updated("judging deployment", deployment_id, deployment_pk(deployment_id), e, update, condition)
         if after is None:
             return None
@@ -344,3 +366,23 @@ class Ledger(LedgerTable):
 def _token(*parts: str) -> str:
     """Return a transaction's client request token: the same for a retry of the same write (36 characters)."""
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:36]
+
+
+SUPERSEDED = "SUPERSEDED"
+
+
+def _judging(state: str, reason: str, now: float, extra: Mapping[str, Any] | None) -> tuple[Expr, str, str]:
+    """Return the expression, update and condition that judge an open deployment record once."""
+    e = Expr()
+    update = e.update({**(extra or {}), "state": state, "reason": reason, "finished_at": now})
+    condition = f"{e.name('state')} IN ({', '.join(e.value(s) for s in OPEN_STATES)})"
+    return e, update, condition
+
+
+def _superseding(record: DeploymentRecord) -> tuple[str, float, dict[str, Any]]:
+    """Return the reason, time and attributes with which `record`'s deployment supersedes the one before."""
+    return (
+        f"superseded by deployment {record.deployment_id}",
+        record.started_at,
+        {"superseded_by": record.deployment_id},
+    )

@@ -152,6 +152,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What recording a started deployment did: whether it freed the service's lock."""
+    """What recording a started deployment did: whether it freed the service's lock, whether it judged the
+    deployment it superseded SUPERSEDED."""
 
     released: bool = False
+    superseded: bool = False

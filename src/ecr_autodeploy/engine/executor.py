@@ -239,12 +239,11 @@ class Executor:
         deployed = [w for w in work if w.result is not None and w.result.outcome.status == "deployed" and w.deployment]
         tasks: list[Callable[[], None]] = []
         for w in deployed:
-            tasks.append(functools.partial(self._record, w, event, ledger, owner))
             before = previous.get(w.plan.target.key)
-            # An open deployment before ours is superseded; one already judged needs no write.
+            # An open deployment before ours is superseded, in the same write; one already judged needs none.
             old = before.deployment_id if before is not None and before.state in OPEN_STATES else None
-            if old and w.deployment is not None and old != w.deployment.id:
-                tasks.append(functools.partial(self._supersede, w, old, ledger))
+            supersedes = old if old and w.deployment is not None and old != w.deployment.id else None
+            tasks.append(functools.partial(self._record, w, event, ledger, owner, supersedes))
         concurrently(_call, tasks, self._max_workers)
 
     # ---- steps ------------------------------------------------------------------------------------------------
@@ -306,7 +305,7 @@ class Executor:
 
         concurrently(release, unused, self._max_workers)
 
-    def _record(self, w: _Work, event: ImageEvent, ledger: LedgerPort, owner: str) -> None:
+    def _record(self, w: _Work, event: ImageEvent, ledger: LedgerPort, owner: str, supersedes: str | None) -> None:
         assert w.deployment is not None
         assert w.result is not None
         t, plan = w.plan.target, w.plan
@@ -334,36 +333,18 @@ class Executor:
         outcome = w.result.outcome
         try:
             # The service's lock is released by the write that records the deployment (one call, not two).
-            recorded = ledger.started(record, owner, claimed=w.claimed, release=True)
+            recorded = ledger.started(record, owner, claimed=w.claimed, release=True, supersedes=supersedes)
         except AwsError as err:
             # The deployment is running; only its record is missing. Say so, and do not undo a real deploy.
-            # The lock is left to the caller's release.
+            # The lock is left to the caller's release; the deployment it supersedes is judged by the tracker.
             logger.error(json.dumps({"service": t.key, "ledger": "record failed", "error": str(err)}))
             w.result = Applied(replace(outcome, reason=f"{outcome.reason}; ledger record failed: {err}"))
             return
         if not recorded.released:
             logger.warning(json.dumps({"service": t.key, "lock": "lease passed before release"}))
-        w.result = Applied(w.result.outcome, released=True)
-
-    def _supersede(self, w: _Work, old: str, ledger: LedgerPort) -> None:
-        assert w.deployment is not None
-        try:
-            judged = ledger.finish(
-                old,
-                "SUPERSEDED",
-                f"superseded by deployment {w.deployment.id}",
-                w.started,
-                {"superseded_by": w.deployment.id},
-                service=False,
-            )
-        except AwsError as err:
-            logger.error(json.dumps({"deployment_id": old, "supersede": "failed", "error": str(err)}))
-            return
-        if judged is not None and w.result is not None:
-            outcome = w.result.outcome
-            w.result = replace(
-                w.result, outcome=replace(outcome, reason=f"{outcome.reason}; supersedes deployment {old}")
-            )
+        if recorded.superseded:
+            outcome = replace(outcome, reason=f"{outcome.reason}; supersedes deployment {supersedes}")
+        w.result = Applied(outcome, released=True)
 
 
 def _call(task: Callable[[], None]) -> None:

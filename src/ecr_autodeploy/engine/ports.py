@@ -155,8 +155,17 @@ class LedgerPort(Protocol):
         """Drop our claim after a deploy that did not start."""
         ...
 
-    def started(self, record: DeploymentRecord, owner: str, *, claimed: bool, release: bool = False) -> Recorded:
-        """Record a started deployment (with `release`, freeing owner's lock in the same write); say if it did."""
+    def started(
+        self,
+        record: DeploymentRecord,
+        owner: str,
+        *,
+        claimed: bool,
+        release: bool = False,
+        supersedes: str | None = None,
+    ) -> Recorded:
+        """Record a started deployment (with `release`, freeing owner's lock in the same write; with `supersedes`,
+        judging that open deployment SUPERSEDED in it too); say what it did."""
         ...
 
     def deployment(self, deployment_id: str) -> DeploymentRecord | None:
