@@ -33,6 +33,7 @@ from ecr_autodeploy.core.outcomes import Outcome, Result, Status, record_outcome
 from ecr_autodeploy.core.planning import DIGEST_TAG, EVENT_TAG, PREVIOUS_TAG, ROLLBACK_TAG
 from ecr_autodeploy.core.records import DeploymentRecord
 from ecr_autodeploy.core.rollout import RolloutStatus, failed_status, judge_service_deployment, progress_text
+from ecr_autodeploy.engine.concurrency import concurrently
 from ecr_autodeploy.engine.gather import Gather
 from ecr_autodeploy.engine.ports import LedgerPort
 from ecr_autodeploy.engine.report import Reporter
@@ -144,30 +145,35 @@ class Tracker:
         return outcome
 
     def sweep(self, pending: Sequence[tuple[DeploymentRecord, Service]]) -> list[Outcome]:
-        """Judge open records from a fresh DescribeServices: lost events, and rollouts past the timeout."""
-        outcomes = []
+        """Judge open records from a fresh DescribeServices: lost events, and rollouts past the timeout.
+
+        The records are judged concurrently (each its own service deployment reads and judgement write); what a
+        failed one stops of a chain (waves, promotions) is decided afterwards, one record at a time.
+        """
         now = self._clock()
-        for record, service in pending:
-            if not record.open:
-                continue
-            follower = self._follower(record)
-            status = follower.judge(service)
-            self._note_arn(record, follower.arn)
-            if status.state in ("IN_PROGRESS", "PAUSED"):
-                age = now - record.started_at
-                # A strategy that bakes on purpose gets its bake times on top; ECS acting itself is never cut short.
-                if status.state == "PAUSED" or status.ecs_acting or age < self._timeout + status.wait_seconds:
-                    reason = f"rollout {progress_text(status) or 'in progress'} for {age:.0f}s"
-                    outcomes.append(_open(record, replace(status, reason=f"{reason}: {status.reason}")))
-                    continue
-                status = replace(status, state="TIMEOUT", reason=f"rollout not finished after {age:.0f}s")
-            elif status.state == "FAILED" and status.service_deployment is None:
-                status = _failed(record, service, status.reason)
-            judged = self.settle(record, status, service)
-            outcomes.append(judged)
-            if self.chain is not None and judged.status == "rollout_failed":
+        records = [(record, service) for record, service in pending if record.open]
+        judged = concurrently(lambda pair: self._swept(*pair, now), records)
+        outcomes = []
+        for (record, _), outcome in zip(records, judged, strict=True):
+            outcomes.append(outcome)
+            if self.chain is not None and outcome.status == "rollout_failed":
                 outcomes.extend(self.chain.failed(record))  # a completed one is reconcile's drift to deploy
         return outcomes
+
+    def _swept(self, record: DeploymentRecord, service: Service, now: float) -> Outcome:
+        follower = self._follower(record)
+        status = follower.judge(service)
+        self._note_arn(record, follower.arn)
+        if status.state in ("IN_PROGRESS", "PAUSED"):
+            age = now - record.started_at
+            # A strategy that bakes on purpose gets its bake times on top; ECS acting itself is never cut short.
+            if status.state == "PAUSED" or status.ecs_acting or age < self._timeout + status.wait_seconds:
+                reason = f"rollout {progress_text(status) or 'in progress'} for {age:.0f}s"
+                return _open(record, replace(status, reason=f"{reason}: {status.reason}"))
+            status = replace(status, state="TIMEOUT", reason=f"rollout not finished after {age:.0f}s")
+        elif status.state == "FAILED" and status.service_deployment is None:
+            status = _failed(record, service, status.reason)
+        return self.settle(record, status, service)
 
     def _follower(self, record: DeploymentRecord) -> Follower:
         since = datetime.fromtimestamp(record.started_at, UTC) if record.started_at > 0 else None
