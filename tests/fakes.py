@@ -363,15 +363,11 @@ class MemoryLedger:
         with self._lock:
             self.calls["started"] += 1
             self.records[record.deployment_id] = record
-            old = self.records.get(supersedes) if supersedes else None
-            superseded = old is not None and old.open
-            if old is not None and superseded:
-                self.records[old.deployment_id] = replace(
-                    old,
-                    state="SUPERSEDED",
-                    reason=f"superseded by deployment {record.deployment_id}",
-                    finished_at=record.started_at,
-                )
+            reason = f"superseded by deployment {record.deployment_id}"
+            superseded = (
+                supersedes is not None
+                and self.finish(supersedes, "SUPERSEDED", reason, record.started_at, service=False) is not None
+            )
             if claimed and record.image.digest:
                 claim = self.items.get(f"claim#{record.service_key}#{record.image.digest}", {})
                 if claim.get("owner") == owner:

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.local import events
+from tests.functional.cli_runs import run
 from tests.functional.world import World
 
 RULES_YAML = """\
@@ -37,11 +36,6 @@ def shop(world: World) -> None:
     world.cluster("shop")
     for name in ("api", "worker"):
         world.service("shop", name, {"app": world.image_uri("shop/api", ":v0")})
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--region", "us-east-1", *args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_validate_prints_the_rules(rules: Path) -> None:

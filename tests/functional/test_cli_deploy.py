@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from ecr_autodeploy.cli.main import cli
+from tests.functional.cli_runs import SHOP_RULES
 from tests.functional.test_deploy import _set_pushed_at
 from tests.functional.world import ACCOUNT, World
 
-RULES = {"rules": [{"repository": "shop/api", "tags": ["v*"], "targets": [{"cluster": "shop", "service": "api"}]}]}
 DEPLOY = ("deploy", "--cluster", "shop", "--service", "api")
 
 
@@ -34,7 +34,7 @@ def test_deploy_and_plan_json_carry_the_digest_at_the_top(world: World, tmp_path
     shop(world)
     digest = world.push("shop/api", "v1", "one")
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps(RULES))
+    rules.write_text(json.dumps(SHOP_RULES))
 
     code, out, err = run("plan", "--repository", "shop/api", "--tag", "v1", "--config", str(rules), "--json")
     assert code == 0, err

@@ -10,7 +10,7 @@ import pytest
 
 from ecr_autodeploy.core.approvals import approval_id
 from ecr_autodeploy.local import events
-from tests.functional.test_cli_ledger import run
+from tests.functional.cli_runs import run
 from tests.functional.world import World
 
 CALLER = "arn:aws:sts::123456789012:user/moto"  # what moto's GetCallerIdentity answers

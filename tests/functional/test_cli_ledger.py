@@ -10,27 +10,11 @@ import json
 from pathlib import Path
 
 import boto3
-import pytest
-from click.testing import CliRunner
 
 from ecr_autodeploy.cli.context import NO_LEDGER_WARNING
-from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.engine.deploy import LEDGER_OFF_NOTE
+from tests.functional.cli_runs import run
 from tests.functional.world import World
-
-RULES = {"rules": [{"repository": "shop/api", "tags": ["v*"], "targets": [{"cluster": "shop", "service": "api"}]}]}
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--region", "us-east-1", *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    path = tmp_path / "rules.json"
-    path.write_text(json.dumps(RULES))
-    return path
 
 
 def shop(world: World) -> str:

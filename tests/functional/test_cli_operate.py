@@ -7,21 +7,14 @@ from pathlib import Path
 
 import boto3
 import pytest
-from click.testing import CliRunner
 from moto.backends import get_backend
 
-from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.local import events
+from tests.functional.cli_runs import SHOP_RULES, run
 from tests.functional.rollouts import BREAKER_REASON
 from tests.functional.world import ACCOUNT, World
 
 SERVICE = ("--cluster", "shop", "--service", "api")
-RULES = {"rules": [{"repository": "shop/api", "tags": ["v*"], "targets": [{"cluster": "shop", "service": "api"}]}]}
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--region", "us-east-1", *args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 def shop(world: World, monkeypatch: pytest.MonkeyPatch, running: int = 0) -> str:
@@ -166,7 +159,7 @@ def dead_letters(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 def test_dlq_lists_shows_and_redrives(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     failed, lost = dead_letters(world, monkeypatch, tmp_path)
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps(RULES))
+    rules.write_text(json.dumps(SHOP_RULES))
 
     code, out, err = run("dlq", "list", "--json")
     assert code == 0, err

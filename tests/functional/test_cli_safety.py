@@ -7,29 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from moto.backends import get_backend
 
-from ecr_autodeploy.cli.main import cli
 from ecr_autodeploy.engine.deploy import LEDGER_OFF_NOTE
 from ecr_autodeploy.local.events import deployment_event
+from tests.functional.cli_runs import run
 from tests.functional.rollouts import BREAKER_REASON
 from tests.functional.test_deploy import _set_pushed_at
 from tests.functional.world import ACCOUNT, World
-
-RULES = {"rules": [{"repository": "shop/api", "tags": ["v*"], "targets": [{"cluster": "shop", "service": "api"}]}]}
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--region", "us-east-1", *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    path = tmp_path / "rules.json"
-    path.write_text(json.dumps(RULES))
-    return path
 
 
 def shop(world: World, monkeypatch: pytest.MonkeyPatch, running: int = 0) -> str:
