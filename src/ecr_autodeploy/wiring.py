@@ -10,7 +10,6 @@ import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from ecr_autodeploy.core.ledger_items import (
     ROLLOUT_TIMEOUT_SECONDS,
     lock_lease,
 )
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS
 from ecr_autodeploy.engine.dispatch import Dispatcher
 from ecr_autodeploy.engine.report import Reporter
@@ -53,7 +53,7 @@ LEDGER_SUFFIX = "-ledger"  # the table install creates is NAME-ledger (core/stac
 TASK_ROOT_ENV = "LAMBDA_TASK_ROOT"  # where Lambda unpacks the package (and the rules install put in it)
 
 
-@dataclass(frozen=True)
+@frozen
 class EngineSettings:
     """The engine's clock and limits (tests and benchmarks turn these; the Lambda uses the defaults)."""
 
@@ -127,7 +127,7 @@ class _FirstUse:
         return self._made.notify(message)
 
 
-@dataclass(frozen=True)
+@frozen
 class Ports:
     """The adapters the use cases work through, made on first need (an event the function ignores makes none)."""
 

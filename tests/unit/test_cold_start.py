@@ -50,6 +50,7 @@ WIRED = {
     "ecr_autodeploy.core.strategies",
     "ecr_autodeploy.core.tags",
     "ecr_autodeploy.core.timefmt",
+    "ecr_autodeploy.core.values",  # @frozen: the value classes, cheap to define (an __init__ compiled on first use)
     "ecr_autodeploy.engine",
     "ecr_autodeploy.engine.concurrency",
     "ecr_autodeploy.engine.dispatch",

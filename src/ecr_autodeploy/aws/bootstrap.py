@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients
@@ -12,9 +11,10 @@ from ecr_autodeploy.aws.step_runner import Done, Installer
 from ecr_autodeploy.core.bootstrap import bootstrap_steps
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.installation import InstallOptions, Step, stack_for
+from ecr_autodeploy.core.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class BootstrapReport:
     """What a bootstrap wrote (or, with dry_run, would write): the boundary's ARN, the plan and each step's result."""
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
@@ -27,11 +26,12 @@ from ecr_autodeploy.core.mapping import map_repository
 from ecr_autodeploy.core.model import Service, ServiceRef
 from ecr_autodeploy.core.scopes import ServiceScope, service_scopes
 from ecr_autodeploy.core.stack import Site
+from ecr_autodeploy.core.values import frozen
 
 _ROLE_KEYS = ("taskRoleArn", "executionRoleArn")
 
 
-@dataclass(frozen=True)
+@frozen
 class Discovery:
     """The access deploying needs, and notes on the services it could not read or left out."""
 

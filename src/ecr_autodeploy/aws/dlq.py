@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
+from ecr_autodeploy.core.values import frozen
 
 QueueKind = Literal["function", "target"]
 QUEUE_MISSING = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
@@ -28,7 +29,7 @@ REDRIVE_VISIBILITY_S = 60  # a message taken for redrive stays hidden this long 
 EMPTY_ROUNDS = 3  # receives that bring nothing new before the queue counts as read through
 
 
-@dataclass(frozen=True)
+@frozen
 class DeadLetter:
     """One message of a dead-letter queue: the event it holds and why it landed there."""
 

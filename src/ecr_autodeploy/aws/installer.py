@@ -8,7 +8,7 @@ resource and the AWS error code.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients
@@ -28,6 +28,7 @@ from ecr_autodeploy.core.installation import (
     stack_for,
     uninstall_steps,
 )
+from ecr_autodeploy.core.values import frozen
 
 __all__ = [
     "Done",
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class InstallReport:
     """What an install created (or, with dry_run, would create): names, ARNs, the plan and each step's result."""
 
@@ -84,7 +85,7 @@ class InstallReport:
         return found
 
 
-@dataclass(frozen=True)
+@frozen
 class UninstallReport:
     """What an uninstall removed (or found already gone); with dry_run, only the plan."""
 

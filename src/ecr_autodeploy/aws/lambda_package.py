@@ -11,10 +11,10 @@ import ast
 import hashlib
 import io
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import ecr_autodeploy
+from ecr_autodeploy.core.values import frozen
 
 PACKAGE = "ecr_autodeploy"
 ENTRY_MODULES = ("ecr_autodeploy.handler",)
@@ -23,7 +23,7 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 _MODE = 0o100644 << 16  # a regular file, rw-r--r--
 
 
-@dataclass(frozen=True)
+@frozen
 class Package:
     """The zip bytes and the package files in it."""
 

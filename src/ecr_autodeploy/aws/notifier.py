@@ -12,13 +12,13 @@ import logging
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.notify import Message, NotifySettings, slack_payload
+from ecr_autodeploy.core.values import frozen
 
 logger = logging.getLogger("ecr_autodeploy")
 TIMEOUT_SECONDS = 5.0
@@ -29,7 +29,7 @@ REDACTED = "<redacted>"
 Poster = Callable[[str, bytes, float], int]
 
 
-@dataclass(frozen=True)
+@frozen
 class Delivery:
     """What happened to one message on one channel (never carries a URL)."""
 

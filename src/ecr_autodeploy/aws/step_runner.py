@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +21,7 @@ from ecr_autodeploy.aws.iam_steps import Action, Handled
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.installation import LEDGER_TTL_ATTRIBUTE, Earlier, Step, code_digest
 from ecr_autodeploy.core.stack import ALIAS
+from ecr_autodeploy.core.values import frozen
 
 Handler = Callable[[Any, Step, dict[str, Any]], Handled]
 
@@ -36,7 +36,7 @@ _NOT_CONFIGURATION = ("FunctionName", "Code", "Architectures", "Publish", "Packa
 _WAIT = {"Delay": 1, "MaxAttempts": 600}
 
 
-@dataclass(frozen=True)
+@frozen
 class Done:
     """What one step did: created, updated, unchanged, done, deleted, or absent (already gone)."""
 

@@ -8,7 +8,6 @@ the running revision, core/diff.py).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -22,6 +21,7 @@ from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.outcomes import Outcome
 from ecr_autodeploy.core.planning import Plan
 from ecr_autodeploy.core.records import Claim, ServiceItem
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.engine.deploy import Deployer
 from ecr_autodeploy.engine.executor import Applied, Claims, PlanRunner
 
@@ -59,7 +59,7 @@ def record_plans(deployer: Deployer) -> PlanRecorder:
     return recorder
 
 
-@dataclass(frozen=True)
+@frozen
 class TargetDiff:
     """What a deploy would change on one service: the revision it runs, and the fields of the new one."""
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ecr_autodeploy.core.model import ImageInfo
+from ecr_autodeploy.core.values import frozen
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired", "superseded"]
 APPROVAL_STATES: tuple[ApprovalState, ...] = ("pending", "approved", "rejected", "expired", "superseded")
@@ -41,7 +42,7 @@ def approval_command(verb: str, approval: str, name: str | None, region: str | N
     return " ".join(words)
 
 
-@dataclass(frozen=True)
+@frozen
 class Approval:
     """One pending deployment awaiting a person, or the decision about it."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, Literal
 
 from ecr_autodeploy.core.documents import load_json, load_text
@@ -41,6 +41,7 @@ from ecr_autodeploy.core.rules import (
     parse_strategy,
     template_fields,
 )
+from ecr_autodeploy.core.values import frozen
 
 __all__ = [
     "ENV_CLUSTER_REGEX",
@@ -76,7 +77,7 @@ TOP_KEYS = ("rules", "seed", "notify")
 SEED_KEYS = ("service_regex", "cluster_regex", "strategy", "families", "pass_roles")
 
 
-@dataclass(frozen=True)
+@frozen
 class SeedRegexes:
     """The seed-compatible mode: group 1 of each regex, searched in the repository ARN, names service and cluster.
 
@@ -90,7 +91,7 @@ class SeedRegexes:
     pass_roles: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Config:
     """A validated configuration: rules (rules mode) or seed regexes (seed mode), and the document it came from.
 

@@ -9,10 +9,10 @@ named things (containers, environment variables, secrets, tags) are compared by 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from ecr_autodeploy.core.planning import READ_ONLY_FIELDS
+from ecr_autodeploy.core.values import frozen
 
 Kind = Literal["added", "removed", "changed"]
 _KEYS = ("name", "key", "containerName", "sourceVolume")  # what names an item of a list, in this order
@@ -26,7 +26,7 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-@dataclass(frozen=True)
+@frozen
 class Change:
     """One field that differs: its path, the value before and after (None when absent)."""
 

@@ -12,7 +12,7 @@ image arrives or a person deploys it; a service that is gone is "missing".
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, Literal
 
 from ecr_autodeploy.core.errors import TargetError
@@ -21,11 +21,12 @@ from ecr_autodeploy.core.image_refs import split_image
 from ecr_autodeploy.core.mapping import Target
 from ecr_autodeploy.core.model import ImageInfo, TaskDefinition
 from ecr_autodeploy.core.planning import choose_containers
+from ecr_autodeploy.core.values import frozen
 
 DriftState = Literal["yes", "no", "newer", "unknown", "error", "bad", "missing"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Drift:
     """How one service stands against the newest allowed image of one repository."""
 
@@ -89,7 +90,7 @@ def newest_allowed(
     return listing_of(images).newest(target, follows or {}, runs_index)
 
 
-@dataclass(frozen=True)
+@frozen
 class Standing:
     """What a service's revision says about one repository: its containers, their images and what they follow."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 from ecr_autodeploy.core.errors import EventError
@@ -23,6 +22,7 @@ from ecr_autodeploy.core.routes import (  # re-exported: the install and test co
     Route,
     route,
 )
+from ecr_autodeploy.core.values import frozen
 
 __all__ = [
     "DEPLOYMENT_STATE_CHANGE",
@@ -50,7 +50,7 @@ _SERVICE_ARN_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class DeploymentEvent:
     """ECS reported a state of one deployment of one service; `cluster` is None for a short-form service ARN."""
 

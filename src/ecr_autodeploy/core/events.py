@@ -12,11 +12,11 @@ https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 from ecr_autodeploy.core.errors import EventError
 from ecr_autodeploy.core.lazy_re import Lazy
+from ecr_autodeploy.core.values import frozen
 
 ECR_SOURCE = "aws.ecr"
 REPLICATION_ACTION = "ECR Replication Action"
@@ -54,7 +54,7 @@ _PARTITION_PREFIXES = (
 EventKind = Literal["replicate", "push", "cloudtrail", "manual", "reconcile", "approval", "promotion", "wave"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageEvent:
     """An image arrived in `account`/`region`; tag and digest are None when the event does not carry them."""
 
@@ -76,7 +76,7 @@ class ImageEvent:
         return registry_host(self.account, self.region)
 
 
-@dataclass(frozen=True)
+@frozen
 class ReplicationFailure:
     """ECR reported a FAILED replication into this account/region: an alert, never a deployment."""
 
@@ -92,7 +92,7 @@ class ReplicationFailure:
     source_region: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Ignored:
     """An event this tool does not act on, with the reason."""
 

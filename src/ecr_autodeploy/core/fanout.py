@@ -18,13 +18,14 @@ never splits again (one level: no invocation chain can grow).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from ecr_autodeploy.core.errors import ConfigError, EventError
 from ecr_autodeploy.core.events import DIGEST_RE, EventKind, EventReader, ImageEvent, parse_repository_arn
 from ecr_autodeploy.core.routes import BATCH_DETAIL_TYPE
 from ecr_autodeploy.core.routes import RECONCILE_SOURCE as BATCH_SOURCE
+from ecr_autodeploy.core.values import frozen
 
 FANOUT_BATCH_ENV = "AUTODEPLOY_FANOUT_BATCH"
 DEFAULT_BATCH = 100
@@ -37,7 +38,7 @@ _KEY_MAX = 600  # account: + region / cluster (255) / service (255)
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
+@frozen
 class Batch:
     """A share of a fan-out: the image event and the services (ledger keys) this invocation deploys."""
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecr_autodeploy.core.events import REGION_RE
 from ecr_autodeploy.core.fields import Reader, clip, expected, kind_of
 from ecr_autodeploy.core.lazy_re import Lazy
 from ecr_autodeploy.core.strategies import parse_alarm_names
+from ecr_autodeploy.core.values import frozen
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.windows import Window
@@ -50,7 +50,7 @@ PRINCIPAL_RE = Lazy(
 NameCheck = Callable[[str, str, str], str]  # (value, path, what) -> the value, or raise ConfigError
 
 
-@dataclass(frozen=True)
+@frozen
 class GateSettings:
     """The gates of one rule (each off unless set)."""
 
@@ -62,7 +62,7 @@ class GateSettings:
     max_parallel: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Upstream:
     """The service a target's images must have completed on first (``after:``); region None: the target's."""
 

@@ -15,7 +15,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from ecr_autodeploy.core.config import ENV_CONFIG, Config
@@ -25,6 +25,7 @@ from ecr_autodeploy.core.ledger_items import FUNCTION_TIMEOUT_ENV, FUNCTION_TIME
 from ecr_autodeploy.core.patterns import RECONCILE_INPUT, RECONCILE_SCHEDULE, deployment_pattern, ecr_pattern
 from ecr_autodeploy.core.policy import target_dlq_policy, trust_policy
 from ecr_autodeploy.core.stack import ALIAS, DEFAULT_NAME, Site, Stack
+from ecr_autodeploy.core.values import frozen
 
 ENV_LEDGER_TABLE = LEDGER_TABLE_ENV
 HANDLER = "ecr_autodeploy.handler.handler"
@@ -43,7 +44,7 @@ ENVIRONMENT_LIMIT = 4096  # Lambda: all environment variables together, keys and
 RULES_FILE = "ecr_autodeploy_rules.json"
 
 
-@dataclass(frozen=True)
+@frozen
 class InstallOptions:
     """What to install and how: the name every resource derives from, the routes, the function's settings."""
 
@@ -58,7 +59,7 @@ class InstallOptions:
     runtime: str = "python3.12"
 
 
-@dataclass(frozen=True)
+@frozen
 class Earlier:
     """A parameter filled in at run time from the response of an earlier step (`path`: ``Key`` or ``List[].Key``)."""
 
@@ -70,7 +71,7 @@ class Earlier:
         return f"<{self.path} returned by {self.operation}>"
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     """One AWS call of a plan: what it does (for messages), the resource, the boto3 service and method, params."""
 
@@ -91,7 +92,7 @@ class Step:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Route:
     """One rule of the install: its name, its pattern or schedule, and the constant input it sends (if any)."""
 

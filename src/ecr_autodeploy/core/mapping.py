@@ -9,7 +9,7 @@ The tag policy is not applied here (the tag may still have to be resolved from E
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 
 from ecr_autodeploy.core.config import Config, Rule, SeedRegexes, Strategy, TargetSpec, name_problem
@@ -18,13 +18,14 @@ from ecr_autodeploy.core.model import ServiceRef
 from ecr_autodeploy.core.ordering import Ordering
 from ecr_autodeploy.core.strategies import DeploymentSettings
 from ecr_autodeploy.core.tags import TagPolicy
+from ecr_autodeploy.core.values import frozen
 
 # Seed mode follows the tag each container names (the original re-pulled that tag); untagged manifests are refused.
 SEED_TAG_POLICY = TagPolicy()
 DEFAULT_CLUSTER = "default"  # ECS's cluster when none is named
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """One ECS service to deploy the image to, with the rule's strategy and tag policy."""
 
@@ -63,7 +64,7 @@ class Target:
         return self.ref.key
 
 
-@dataclass(frozen=True)
+@frozen
 class Skip:
     """A repository, or one target of a rule, that maps to nothing deployable, with the reason."""
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from ecr_autodeploy.core.strategies import NATIVE_STRATEGIES
+from ecr_autodeploy.core.values import frozen
 
 # OCI/Docker media types of a multi-architecture image index; its digest is the one to deploy.
 INDEX_MEDIA_TYPES = frozenset(
@@ -21,7 +22,7 @@ INDEX_MEDIA_TYPES = frozenset(
 _ROLE_ACCOUNT_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceRef:
     """Where one ECS service lives: region, cluster, name, and the role (another account) that reaches it."""
 
@@ -47,7 +48,7 @@ class ServiceRef:
         return (self.region, self.role_arn, self.cluster)
 
 
-@dataclass(frozen=True)
+@frozen
 class Provenance:
     """Which image, from where: the fields every outcome, record and message about an image carries."""
 
@@ -59,7 +60,7 @@ class Provenance:
     source_account: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class RepositoryRef:
     """One ECR repository of the registry."""
 
@@ -68,7 +69,7 @@ class RepositoryRef:
     registry_id: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageInfo:
     """What ECR knows about one image."""
 
@@ -90,7 +91,7 @@ class ImageInfo:
         return self.media_type is not None and self.media_type not in INDEX_MEDIA_TYPES
 
 
-@dataclass(frozen=True)
+@frozen
 class Deployment:
     """One entry of a service's ``deployments``."""
 
@@ -107,7 +108,7 @@ class Deployment:
     created_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Service:
     """One ECS service as DescribeServices reports it."""
 
@@ -136,7 +137,7 @@ class Service:
         return self.strategy in NATIVE_STRATEGIES
 
 
-@dataclass(frozen=True)
+@frozen
 class LifecycleHook:
     """One lifecycle hook of a service deployment, as DescribeServiceDeployments reports it."""
 
@@ -152,7 +153,7 @@ class LifecycleHook:
         return self.target_type == "PAUSE" and self.status == "AWAITING_ACTION"
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceDeployment:
     """One service deployment (the Service Deployments API): ECS's own account of a deployment and its stage."""
 
@@ -193,7 +194,7 @@ class ServiceDeployment:
         return (self.target_revision or "").rsplit("/", 1)[-1]
 
 
-@dataclass(frozen=True)
+@frozen
 class TaskDefinition:
     """One task-definition revision (it never changes once registered) and its tags (which can)."""
 
@@ -216,7 +217,7 @@ class TaskDefinition:
         return next((str(t.get("value")) for t in self.tags if t.get("key") == key), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class Snapshot:
     """A service as read now, with the revision it runs."""
 

@@ -13,12 +13,13 @@ Webhook URLs are secrets: settings name where they are stored, never the URL its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Literal
 from urllib.parse import quote
 
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.lazy_re import Lazy
+from ecr_autodeploy.core.values import frozen
 
 MessageKind = Literal["started", "completed", "failed", "replication_failed", "drift", "missing", "approval", "stopped"]
 MESSAGE_KINDS: tuple[MessageKind, ...] = (
@@ -54,7 +55,7 @@ _EMOJI = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class NotifySettings:
     """Where notifications go and which kinds are sent."""
 
@@ -134,7 +135,7 @@ def parse_notify(raw: object, source: str) -> NotifySettings | None:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Message:
     """One notification: what happened to which image on which service, with a console link."""
 

@@ -16,11 +16,12 @@ every caller breaks a tie the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Literal
 
 from ecr_autodeploy.core.tags import SemVer, TagPolicy
 from ecr_autodeploy.core.timefmt import epoch, iso
+from ecr_autodeploy.core.values import frozen
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.model import ImageInfo
@@ -32,7 +33,7 @@ Rank = tuple[object, ...]
 _NONE: Rank = ()  # sorts before every real rank
 
 
-@dataclass(frozen=True)
+@frozen
 class Ordering:
     """How one rule orders images: its order kind and the tag policy whose tags count."""
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ecr_autodeploy.core.errors import AutodeployError, AwsError, DeployError
+from ecr_autodeploy.core.values import frozen
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.events import ImageEvent
@@ -38,7 +39,7 @@ GateName = Literal["pause", "promotion", "approval", "window", "alarm", "wave"]
 ERROR_STATUSES = frozenset({"failed", "alert", "rollout_failed", "missing"})
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """The result for one target (or for the whole event when it is ignored or an alert)."""
 
@@ -73,7 +74,7 @@ class Outcome:
         return {k: v for k, v in asdict(self).items() if v not in (None, {}, [], ())}
 
 
-@dataclass(frozen=True)
+@frozen
 class Hold:
     """What a gate decided about a target that would deploy: its status, which gate, why (core/gates.py)."""
 
@@ -83,7 +84,7 @@ class Hold:
     approval: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Result:
     """Every outcome of one event."""
 

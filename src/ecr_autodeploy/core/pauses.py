@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecr_autodeploy.core.timefmt import iso
+from ecr_autodeploy.core.values import frozen
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.mapping import Target
@@ -33,7 +33,7 @@ def service_scope(key: str) -> str:
     return f"{_SERVICE}{key}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Pause:
     """One pause: what it covers, why, who paused and when (epoch seconds)."""
 
@@ -86,7 +86,7 @@ class Pause:
         return cls(scope, str(data.get("reason") or "no reason given"), data.get("by"), float(at) if at else None)
 
 
-@dataclass(frozen=True)
+@frozen
 class Pauses:
     """Every pause of an installation."""
 

@@ -10,7 +10,7 @@ ECR gives its digest, never on the tag an event claims.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,6 +23,7 @@ from ecr_autodeploy.core.model import ImageInfo, Service, Snapshot, TaskDefiniti
 from ecr_autodeploy.core.ordering import downgrade_reason, newer_running
 from ecr_autodeploy.core.strategies import deployment_configuration
 from ecr_autodeploy.core.timefmt import iso
+from ecr_autodeploy.core.values import frozen
 
 if TYPE_CHECKING:
     from ecr_autodeploy.core.outcomes import Hold
@@ -54,7 +55,7 @@ PUSH_TIME_RESOLUTION = timedelta(seconds=1)
 Action = Literal["register", "force", "unchanged", "skip"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """What to do for one target; `register` holds the RegisterTaskDefinition parameters when pinning."""
 

@@ -8,17 +8,18 @@ Items are flat (one attribute per field); the records group them into a ServiceR
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, field, fields
 from typing import Any, Literal
 
 from ecr_autodeploy.core.ledger_items import OPEN_STATES, RecordState
 from ecr_autodeploy.core.model import Provenance, ServiceRef
+from ecr_autodeploy.core.values import frozen
 
 _REF_FIELDS = ("region", "cluster", "service", "role_arn")
 _IMAGE_FIELDS = tuple(f.name for f in fields(Provenance))
 
 
-@dataclass(frozen=True)
+@frozen
 class DeploymentRecord:
     """A deployment this tool started: enough to recognise its ECS events, report it and roll it back."""
 
@@ -85,7 +86,7 @@ class DeploymentRecord:
         return cls(ref=ref, image=image, **values)
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceItem:
     """The per-service ledger item: who holds the lock, and the last deployment started there."""
 
@@ -128,7 +129,7 @@ class ServiceItem:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class Lock:
     """The result of trying to lock a service: acquired (with the service's item as it was), or who holds it."""
 
@@ -138,7 +139,7 @@ class Lock:
     previous: ServiceItem | None = None  # the last deployment started there, read by the lock's own write
 
 
-@dataclass(frozen=True)
+@frozen
 class Claim:
     """The result of claiming (service, digest): won, or the claim that was there first."""
 
@@ -150,7 +151,7 @@ class Claim:
     lease_until: float | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Recorded:
     """What recording a started deployment did: whether it freed the service's lock, whether it judged the
     deployment it superseded SUPERSEDED."""

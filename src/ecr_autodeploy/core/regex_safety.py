@@ -13,8 +13,9 @@ one way, so it is fine, while ``(a+)+`` and ``(\\w+\\s?)*`` are refused.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from typing import Any
+
+from ecr_autodeploy.core.values import frozen
 
 # The re module's parser; imported by name because typeshed has no stubs for it (sre_parse is deprecated).
 _parser: Any = importlib.import_module("re._parser")
@@ -32,7 +33,7 @@ PROBLEM = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class _Chars:
     """A set of characters: `chars`, or every character but `chars` when `negated`."""
 

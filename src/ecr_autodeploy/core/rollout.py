@@ -23,11 +23,12 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
 from ecr_autodeploy.core.model import Deployment, Service, ServiceDeployment
 from ecr_autodeploy.core.strategies import NATIVE_STRATEGIES, planned_seconds
+from ecr_autodeploy.core.values import frozen
 
 RolloutState = Literal["IN_PROGRESS", "PAUSED", "COMPLETED", "FAILED", "SUPERSEDED", "TIMEOUT"]
 # Service deployment statuses while ECS itself rolls back or stops: in progress, and left to ECS.
@@ -38,7 +39,7 @@ OPEN_STATUSES = frozenset({"PENDING", "IN_PROGRESS"}) | ECS_ACTING
 BAKING_STAGES = frozenset({"BAKE_TIME", "TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT"})
 
 
-@dataclass(frozen=True)
+@frozen
 class RolloutStatus:
     """Where our deployment stands; `rolled_back` is True when ECS replaced it with the previous revision."""
 
@@ -245,7 +246,7 @@ def failed_status(deployment_id: str, task_definition: str, service: Service | N
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class RollbackDecision:
     """Roll back or not, and why."""
 

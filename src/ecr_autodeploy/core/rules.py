@@ -28,7 +28,7 @@ import fnmatch
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from ecr_autodeploy.core.events import REGION_RE, REPOSITORY_NAME_RE
@@ -39,6 +39,7 @@ from ecr_autodeploy.core.ordering import ORDER_KINDS, OrderKind, default_order
 from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
 from ecr_autodeploy.core.strategies import DeploymentSettings, parse_deployment
 from ecr_autodeploy.core.tags import TagPolicy, parse_tag_pattern
+from ecr_autodeploy.core.values import frozen
 
 Strategy = Literal["pin", "force"]
 STRATEGIES: tuple[Strategy, ...] = ("pin", "force")
@@ -89,7 +90,7 @@ _REPOSITORY_GLOB_CHARS = Lazy(r"[a-z0-9._/\-*?\[\]!]*")
 _GLOB_META = ("*", "?", "[")
 
 
-@dataclass(frozen=True)
+@frozen
 class TargetSpec:
     """One service a rule deploys to; cluster, service and containers may hold {variable} templates."""
 
@@ -105,7 +106,7 @@ class TargetSpec:
     soak: float = 0.0  # ... at least this many seconds ago
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
     """A rules-document entry: which repositories, which tags, how, and to which services."""
 

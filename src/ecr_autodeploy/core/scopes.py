@@ -9,9 +9,9 @@
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 
 from ecr_autodeploy.core.config import REGEX_PREFIX, Config, Strategy, is_glob
+from ecr_autodeploy.core.values import frozen
 
 # Characters that are literal in a regex and may appear in a repository name, and escapes that stand for one.
 _REGEX_LITERALS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789/_-")
@@ -19,7 +19,7 @@ _REGEX_ESCAPED_LITERALS = frozenset("./_-")
 _OPTIONAL_OR_REPEATED = ("?", "*", "{")
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceScope:
     """The services one rule target can reach: names, or IAM patterns where the rule has templates."""
 

@@ -8,10 +8,10 @@ the template compute the same strings. A Site may hold CloudFormation pseudo par
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ecr_autodeploy.core.errors import ConfigError
 from ecr_autodeploy.core.events import partition_of
+from ecr_autodeploy.core.values import frozen
 
 DEFAULT_NAME = "ecr-autodeploy"
 ALIAS = "live"
@@ -19,7 +19,7 @@ ALIAS = "live"
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,51}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Site:
     """Where resources live: partition, region and account (values, or CloudFormation pseudo parameters)."""
 
@@ -44,7 +44,7 @@ class Site:
         return f"arn:{self.partition}:{service}:{where}:{owner}:{resource}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Stack:
     """The names and ARNs of everything `install` creates for one NAME at one Site."""
 

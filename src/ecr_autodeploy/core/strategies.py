@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ecr_autodeploy.core.fields import Reader, expected, kind_of
+from ecr_autodeploy.core.values import frozen
 
 STRATEGY_NAMES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 DEPLOYMENT_KEYS = (
@@ -68,7 +68,7 @@ _ONLY_WITH = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class DeploymentSettings:
     """What a rule sets on the service's deploymentConfiguration; None (or empty) leaves the service's value."""
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from ecr_autodeploy.core.lazy_re import Lazy
 from ecr_autodeploy.core.regex_safety import PROBLEM, nested_repeat
+from ecr_autodeploy.core.values import frozen
 
 PatternKind = Literal["glob", "regex", "semver"]
 Operator = Literal[">=", ">", "<=", "<", "="]
@@ -42,7 +43,7 @@ _PARTIAL_RE = Lazy(
 _COMPARATOR_RE = Lazy(r"(>=|<=|==|>|<|=|~|\^)?\s*([^\s<>=~^|]+)")
 
 
-@dataclass(frozen=True)
+@frozen
 class SemVer:
     """A semantic version; build metadata is dropped because it plays no part in precedence."""
 
@@ -77,7 +78,7 @@ class SemVer:
         return f"{base}-{'.'.join(self.prerelease)}" if self.prerelease else base
 
 
-@dataclass(frozen=True)
+@frozen
 class Comparator:
     """One bound of a range, on a full version."""
 
@@ -98,7 +99,7 @@ class Comparator:
         return a == b
 
 
-@dataclass(frozen=True)
+@frozen
 class SemverRange:
     """Alternatives (``||``) of comparator sets; a version matches when every comparator of one set holds."""
 
@@ -178,7 +179,7 @@ def _bump(given: list[int], index: int) -> SemVer:
     return SemVer(parts[0], parts[1], parts[2])
 
 
-@dataclass(frozen=True)
+@frozen
 class TagPattern:
     """One validated tag pattern: a glob, a ``re:`` regex or a ``semver:`` range."""
 
@@ -226,7 +227,7 @@ def parse_tag_pattern(text: str) -> TagPattern:
     return TagPattern(text, "glob")
 
 
-@dataclass(frozen=True)
+@frozen
 class TagPolicy:
     """Which tags deploy: any tag matching `allow` (every tag when empty) and no pattern of `exclude`.
 

@@ -14,7 +14,6 @@ For each ``role_arn`` of the rules (a role in the target account, which the func
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ecr_autodeploy.core.config import Config
@@ -23,11 +22,12 @@ from ecr_autodeploy.core.policy import Policy, document
 from ecr_autodeploy.core.scopes import repository_pattern, service_scopes
 from ecr_autodeploy.core.stack import Site, Stack
 from ecr_autodeploy.core.task_access import named_access, unnamed_pinned_targets
+from ecr_autodeploy.core.values import frozen
 
 PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
 
-@dataclass(frozen=True)
+@frozen
 class TargetRole:
     """One cross-account target role: its ARN and account, its ExternalId, and the function's role it trusts."""
 

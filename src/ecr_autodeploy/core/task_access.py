@@ -7,13 +7,12 @@ cross-account targets (the installer cannot read another account).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ecr_autodeploy.core.config import Config
 from ecr_autodeploy.core.ecs_grants import Family
+from ecr_autodeploy.core.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class TaskAccess:
     """What deploying needs to know of the services: the families it registers revisions of (pinned) or only
     redeploys (forced), and the roles pinned revisions pass; `known` False when nothing was looked up."""

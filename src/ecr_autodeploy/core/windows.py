@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
+
+from ecr_autodeploy.core.values import frozen
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WINDOW_RE = re.compile(
@@ -26,7 +27,7 @@ _DAY = {name.lower(): i for i, name in enumerate(DAY_NAMES)}
 _MINUTES_PER_DAY = 24 * 60
 
 
-@dataclass(frozen=True)
+@frozen
 class Window:
     """One deployment window: its days (0 = Monday), start and end in minutes of the day, and its time zone."""
 

@@ -31,6 +31,7 @@ from ecr_autodeploy.core.outcomes import Outcome, failed_outcome, plan_outcome
 from ecr_autodeploy.core.planning import Plan
 from ecr_autodeploy.core.records import Claim, DeploymentRecord, ServiceItem
 from ecr_autodeploy.core.timefmt import iso
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS, caught, concurrently
 from ecr_autodeploy.engine.ports import ClusterPort, LedgerPort
 
@@ -38,7 +39,7 @@ logger = logging.getLogger("ecr_autodeploy")
 Claims = Mapping[str, Claim | AutodeployError]  # by target key
 
 
-@dataclass(frozen=True)
+@frozen
 class Applied:
     """The outcome of one plan, and whether the service's lock went with its deployment's record."""
 

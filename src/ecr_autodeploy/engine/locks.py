@@ -10,11 +10,11 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.ledger_items import LOCK_LEASE_SECONDS, LOCK_WAIT_SECONDS
 from ecr_autodeploy.core.records import Lock
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.engine.concurrency import MAX_WORKERS, caught, concurrently
 from ecr_autodeploy.engine.ports import LedgerPort
 
@@ -23,7 +23,7 @@ LOCK_POLL_MAX_SECONDS = 1.0
 logger = logging.getLogger("ecr_autodeploy")
 
 
-@dataclass(frozen=True)
+@frozen
 class Round:
     """One attempt at many locks: those now held (with the service's item as it was), the busy ones (with their
     holder), and the failed tries."""

@@ -8,14 +8,13 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/continue-service-dep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ecr_autodeploy.core.errors import AwsError, TargetError
 from ecr_autodeploy.core.model import LifecycleHook, ServiceDeployment, ServiceRef
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.engine.ports import DeploymentReader
 
 
-@dataclass(frozen=True)
+@frozen
 class Paused:
     """A service deployment waiting at a PAUSE hook."""
 

@@ -9,16 +9,16 @@ rollback (StopServiceDeployment ROLLBACK), not by a revision swap that would sta
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.model import Deployment, ServiceRef
 from ecr_autodeploy.core.rollout import OPEN_STATUSES, RollbackDecision, decide_rollback
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.engine.gather import Gather
 from ecr_autodeploy.engine.locks import ServiceLocks
 
 
-@dataclass(frozen=True)
+@frozen
 class RollbackRequest:
     """Which deployment ended how, on which service, and whether its rule asks for a rollback."""
 
@@ -34,7 +34,7 @@ class RollbackRequest:
     manual: bool = False  # a person asks (ecr-autodeploy rollback), whatever the rule and the circuit breaker say
 
 
-@dataclass(frozen=True)
+@frozen
 class RollbackResult:
     """What was decided and, when rolled back, the deployment ECS started for it."""
 

@@ -14,7 +14,7 @@ A revision's tags can change, though, so only what this run read (its `Reads`) i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from ecr_autodeploy.core.config import Config, is_glob
@@ -24,11 +24,12 @@ from ecr_autodeploy.core.mapping import Target, map_repository
 from ecr_autodeploy.core.model import ImageInfo, RepositoryRef, Service, Snapshot
 from ecr_autodeploy.core.records import ServiceItem
 from ecr_autodeploy.core.timefmt import iso
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.engine.gather import Gather, Reads
 from ecr_autodeploy.engine.ports import LedgerPort
 
 
-@dataclass(frozen=True)
+@frozen
 class SurveyRow:
     """One mapped (service, repository): what runs, what should, and the last deployment."""
 
@@ -81,7 +82,7 @@ class SurveyRow:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class SurveyResult:
     """Every row, plus what could not be surveyed (notes)."""
 

@@ -33,11 +33,12 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.local.emulator import ACCOUNT, FAKE_CREDENTIALS, patched_environ
 
 DELIVERY_TARGET_ID = "emulator-delivery"
@@ -71,7 +72,7 @@ def skip_lambda_targets() -> Iterator[None]:
         Rule.send_to_targets = original  # type: ignore[method-assign]
 
 
-@dataclass(frozen=True)
+@frozen
 class LambdaContext:
     """The context object a Python Lambda handler receives (the fields this project's handler may read)."""
 
@@ -87,7 +88,7 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
-@dataclass(frozen=True)
+@frozen
 class Invocation:
     """One run of the function on one delivered event: its result, or the error it raised, and its log lines."""
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.local.emulator import backend
 from ecr_autodeploy.local.service_deployments import ServiceDeploymentBook
 
@@ -32,7 +33,7 @@ Emit = Callable[[Any, dict[str, Any], str, str, str], None]  # (service, deploym
 Say = Callable[[Any, str], None]  # a message in the service's events
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     """One lifecycle stage of a native deployment: traffic on the new revision, and how long ECS waits in it."""
 

@@ -34,13 +34,13 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.image_refs import split_image
 from ecr_autodeploy.core.strategies import NATIVE_STRATEGIES
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.local.ecs_native import NativeRollouts
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 from ecr_autodeploy.local.events import deployment_detail
@@ -54,7 +54,7 @@ _ECR_HOST_RE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:
 _PUT_EVENTS_BATCH = 10  # PutEvents takes at most 10 entries
 
 
-@dataclass(frozen=True)
+@frozen
 class TaskHealth:
     """Whether tasks of a task definition start; `reason` is the stopped reason ECS would give when not."""
 

@@ -3,16 +3,15 @@ after the administrator's `ecr-autodeploy bootstrap` (the permissions boundary i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ecr_autodeploy.aws.bootstrap import bootstrap
 from ecr_autodeploy.aws.clients import Clients
 from ecr_autodeploy.aws.installer import InstallOptions, InstallReport, install
 from ecr_autodeploy.aws.lambda_package import build_package
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.local.world import World
 
 
-@dataclass(frozen=True)
+@frozen
 class Installed:
     """What install created that the demo needs: the function, the rules to route to it, the full report."""
 

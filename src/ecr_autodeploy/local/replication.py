@@ -21,20 +21,21 @@ import json
 import queue
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.errors import AwsError
 from ecr_autodeploy.core.events import IMAGE_ACTION, REPLICATION_ACTION, repository_arn
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 from ecr_autodeploy.local.events import push_detail, replication_detail
 
 Result = Literal["SUCCESS", "FAILED"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Pushed:
     """An image that was put into a repository."""
 
@@ -46,7 +47,7 @@ class Pushed:
     media_type: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Replication:
     """One image copied (or not) to one destination, with the event ECR emits there and its id once published."""
 

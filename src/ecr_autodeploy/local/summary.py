@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
+
+from ecr_autodeploy.core.values import frozen
 
 SCENARIOS = 6  # a summary with fewer scenarios did not run them all
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     """One expectation of a scenario and whether the emulator's state met it."""
 
@@ -17,7 +19,7 @@ class Check:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceRow:
     """One service in one scenario: image before and after, the function's outcome, the rollout."""
 
@@ -32,7 +34,7 @@ class ServiceRow:
     stages: tuple[str, ...] = ()  # the lifecycle stages the rollout went through, as the watcher saw them
 
 
-@dataclass(frozen=True)
+@frozen
 class ScenarioResult:
     """What a scenario did and whether it behaved as expected."""
 
@@ -63,7 +65,7 @@ class ScenarioResult:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Summary:
     """The demo's result: every scenario, the set-up, and the problems of the emulator glue itself."""
 

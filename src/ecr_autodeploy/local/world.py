@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 from ecr_autodeploy.aws.clients import Clients, aws_errors
 from ecr_autodeploy.core.config import Config, parse_config_text
 from ecr_autodeploy.core.events import registry_host
+from ecr_autodeploy.core.values import frozen
 from ecr_autodeploy.local.ecs_rollout import ERRORS_ANNOTATION, EXIT_CODE_ANNOTATION
 from ecr_autodeploy.local.emulator import ACCOUNT, backend
 from ecr_autodeploy.local.images import OCI_MANIFEST, manifest
@@ -84,7 +84,7 @@ TOPIC = "shop-deploys"
 INBOX = "shop-deploys-inbox"  # an SQS queue subscribed to the topic: where the demo reads what was notified
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceSpec:
     """One ECS service of the world: its app container's repository and starting tag."""
 
@@ -120,7 +120,7 @@ HISTORY = (  # (repository, tag, age): pushed before the demo
 LATE = ("shop/api", "1.4.1")  # its replication event is held back until scenario 3
 
 
-@dataclass(frozen=True)
+@frozen
 class World:
     """What the demo built: regions, cluster, services, the rules file and the history's digests."""
 
