@@ -18,6 +18,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from ecr_autodeploy.aws.clients import retry_budget
 from ecr_autodeploy.core.installation import ledger_key_schema
 from ecr_autodeploy.local.images import manifest
 
@@ -214,7 +215,7 @@ def test_ctrl_c_exits_130_quietly(server: str) -> None:
     waiting = subprocess.Popen(
         [*COMMAND, "deploy", "--cluster", "shop", "--service", "service-with-a-rather-long-name-0",
          "--image", "shop/api:v1", "--endpoint-url", server, "--interval", "0.2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(PYTHONFAULTHANDLER="1"),
     )  # fmt: skip
     try:
         assert waiting.stderr is not None
@@ -223,10 +224,17 @@ def test_ctrl_c_exits_130_quietly(server: str) -> None:
             if "IN_PROGRESS" in line or time.monotonic() > deadline:
                 break
         waiting.send_signal(signal.SIGINT)
-        _, err = waiting.communicate(timeout=30)
+        try:
+            # A call in flight on a worker thread finishes first: at most one call's retry budget.
+            _, err = waiting.communicate(timeout=retry_budget() + 15)
+        except subprocess.TimeoutExpired:
+            waiting.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            _, err = waiting.communicate(timeout=15)
+            pytest.fail(f"no exit after Ctrl-C; the threads were at:\n{err[-6000:]}")
     finally:
         if waiting.poll() is None:
             waiting.kill()
+            waiting.communicate()
     assert waiting.returncode == 130
     assert "Traceback" not in err
     assert "KeyboardInterrupt" not in err
