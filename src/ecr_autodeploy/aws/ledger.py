@@ -206,17 +206,7 @@ class Ledger(LedgerTable):
             writes.append({"Update": self._confirm(record, owner)})
         writes.append({"Update": self._last_deployment(record, owner if release else None)})
         if supersedes:
-            e, update, condition = _judging(SUPERSEDED, *_superseding(record))
-            writes.append(
-                {
-                    "Update": e.params(
-                        TableName=self.table,
-                        Key=key_of(deployment_pk(supersedes)),
-                        UpdateExpression=update,
-                        ConditionExpression=condition,
-                    )
-                }
-            )
+            writes.append({"Update": self._supersede(supersedes, record)})
         cancelled = self._transact(
             "recording deployment", record.deployment_id, writes, _token("record", record.deployment_id, owner)
         )
@@ -265,6 +255,16 @@ class Ledger(LedgerTable):
             Key=key_of(claim_pk(record.service_key, record.image.digest or "")),
             UpdateExpression=update,
             ConditionExpression=f"{e.name('owner')} = {e.value(owner)}",
+        )
+
+    def _supersede(self, deployment_id: str, record: DeploymentRecord) -> dict[str, Any]:
+        """Return the UpdateItem that judges deployment `deployment_id` SUPERSEDED by `record`'s, if still open."""
+        e, update, condition = _judging(SUPERSEDED, *_superseding(record))
+        return e.params(
+            TableName=self.table,
+            Key=key_of(deployment_pk(deployment_id)),
+            UpdateExpression=update,
+            ConditionExpression=condition,
         )
 
     def _last_deployment(self, record: DeploymentRecord, owner: str | None) -> dict[str, Any]:
